@@ -1,0 +1,3 @@
+from openintent.server.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""RFC-0001 routes: intents, state, status, events, agents. Shape only; rules live in
+``services.intents``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post
+from litestar.params import Parameter
+
+from openintent.models import (
+    AssignAgentRequest,
+    EventCreateRequest,
+    IntentCreateRequest,
+    IntentStatus,
+    StatePatchRequest,
+    StatusChangeRequest,
+)
+from openintent.server.api.base import ApiController
+from openintent.server.http.auth import principal_of
+from openintent.server.http.dto import CattrsDTO
+from openintent.server.http.responses import if_match, json_response
+from openintent.server.services.events import list_events
+from openintent.server.services.intents import IntentService
+
+__all__ = ["IntentController"]
+
+Req = Request[Any, Any, Any]
+
+
+class IntentController(ApiController):
+    path = "/api/v1/intents"
+    tags = ["intents"]
+
+    @post("/", dto=CattrsDTO[IntentCreateRequest], status_code=200)
+    async def create_intent(
+        self, request: Req, data: IntentCreateRequest, intents: IntentService
+    ) -> Response[bytes]:
+        return json_response(await intents.create(principal_of(request), data))
+
+    @get("/")
+    async def list_intents(
+        self,
+        intents: IntentService,
+        status: IntentStatus | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Response[bytes]:
+        items, total = await intents.list(status=status, limit=limit, offset=offset)
+        return json_response({"intents": items, "total": total, "limit": limit, "offset": offset})
+
+    @get("/{intent_id:str}")
+    async def get_intent(self, intent_id: str, intents: IntentService) -> Response[bytes]:
+        return json_response(await intents.get(intent_id))
+
+    @post("/{intent_id:str}/state", dto=CattrsDTO[StatePatchRequest], status_code=200)
+    async def patch_state(
+        self, request: Req, intent_id: str, data: StatePatchRequest, intents: IntentService
+    ) -> Response[bytes]:
+        version = if_match(request)
+        return json_response(
+            await intents.patch_state(principal_of(request), intent_id, version, data)
+        )
+
+    @post("/{intent_id:str}/status", dto=CattrsDTO[StatusChangeRequest], status_code=200)
+    async def set_status(
+        self, request: Req, intent_id: str, data: StatusChangeRequest, intents: IntentService
+    ) -> Response[bytes]:
+        version = if_match(request)
+        return json_response(
+            await intents.set_status(principal_of(request), intent_id, version, data)
+        )
+
+    @get("/{intent_id:str}/events")
+    async def get_events(
+        self,
+        intent_id: str,
+        intents: IntentService,
+        event_type: str | None = None,
+        since: dt.datetime | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Response[bytes]:
+        await intents.require(intent_id)
+        if since is not None and since.tzinfo is not None:
+            since = since.astimezone(dt.UTC).replace(tzinfo=None)
+        events = await list_events(
+            intent_id, event_type=event_type, since=since, limit=limit, offset=offset
+        )
+        return json_response(events)
+
+    @post("/{intent_id:str}/events", dto=CattrsDTO[EventCreateRequest], status_code=200)
+    async def log_event(
+        self, request: Req, intent_id: str, data: EventCreateRequest, intents: IntentService
+    ) -> Response[bytes]:
+        return json_response(await intents.log_event(principal_of(request), intent_id, data))
+
+    @get("/{intent_id:str}/agents")
+    async def list_agents(self, intent_id: str, intents: IntentService) -> Response[bytes]:
+        return json_response(await intents.list_agents(intent_id))
+
+    @post("/{intent_id:str}/agents", dto=CattrsDTO[AssignAgentRequest], status_code=200)
+    async def assign_agent(
+        self, request: Req, intent_id: str, data: AssignAgentRequest, intents: IntentService
+    ) -> Response[bytes]:
+        return json_response(await intents.assign(principal_of(request), intent_id, data))
+
+    @delete("/{intent_id:str}/agents/{agent_id:str}", status_code=200)
+    async def unassign_agent(
+        self, request: Req, intent_id: str, agent_id: str, intents: IntentService
+    ) -> Response[bytes]:
+        await intents.unassign(principal_of(request), intent_id, agent_id)
+        return json_response({"message": "Agent unassigned"})

@@ -1,0 +1,102 @@
+"""RFC-0006 SSE streams on both path families.
+
+Every message carries ``id: <seq>``; a client that reconnects with ``Last-Event-ID``
+gets what it missed from the stored stream, then live messages, each exactly once.
+The subscription is opened before the response starts, so a client that has seen the
+response headers will see every later write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from openintent.server import channels
+from openintent.server.api.base import ApiController
+from openintent.server.bus import Subscription
+from openintent.server.store.database import Database
+
+__all__ = ["StreamController"]
+
+Req = Request[Any, Any, Any]
+REPLAY_BATCH = 500
+
+
+async def _messages(
+    db: Database, sub: Subscription, cursor: int, ping: float
+) -> AsyncGenerator[ServerSentEventMessage, None]:
+    try:
+        while True:
+            if sub.overflowed:
+                # Fell behind: drop the queue and read the gap from the table.
+                sub.overflowed = False
+                while not sub.queue.empty():
+                    sub.queue.get_nowait()
+                while batch := await db.stream_after(sorted(sub.channels), cursor, REPLAY_BATCH):
+                    for message in batch:
+                        cursor = message.seq
+                        yield ServerSentEventMessage(
+                            data=message.data, event=message.name, id=str(message.seq)
+                        )
+                continue
+            try:
+                message = await asyncio.wait_for(sub.queue.get(), ping)
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="ping")
+                continue
+            if message.seq <= cursor:
+                continue
+            cursor = message.seq
+            yield ServerSentEventMessage(data=message.data, event=message.name, id=str(message.seq))
+    finally:
+        sub.close()
+
+
+async def _open(request: Req, channel_names: list[str]) -> ServerSentEvent:
+    db: Database = request.app.state.db
+    sub = db.bus.subscribe(channel_names)
+    last = request.headers.get("last-event-id", "").strip()
+    if last.isdigit():
+        # Replay what was missed; live messages queue up meanwhile and are de-duplicated.
+        cursor = int(last)
+        sub.overflowed = True
+    else:
+        cursor = await db.last_stream_seq()
+    ping = request.app.state.config.sse_ping_interval
+    return ServerSentEvent(
+        _messages(db, sub, cursor, ping),
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+class StreamController(ApiController):
+    path = "/api/v1"
+    tags = ["subscriptions"]
+
+    @get("/subscribe/intents/{intent_id:str}")
+    async def intent_stream(self, request: Req, intent_id: str) -> ServerSentEvent:
+        return await _open(request, [channels.intent(intent_id)])
+
+    @get("/subscribe/portfolios/{portfolio_id:str}")
+    async def portfolio_stream(self, request: Req, portfolio_id: str) -> ServerSentEvent:
+        return await _open(request, [channels.portfolio(portfolio_id)])
+
+    @get("/subscribe/agents/{agent_id:str}")
+    async def agent_stream(self, request: Req, agent_id: str) -> ServerSentEvent:
+        return await _open(request, [channels.agent(agent_id)])
+
+    @get("/intents/{intent_id:str}/subscribe")
+    async def intent_runtime_stream(self, request: Req, intent_id: str) -> ServerSentEvent:
+        return await _open(request, [channels.runtime_intent(intent_id)])
+
+    @get("/portfolios/{portfolio_id:str}/subscribe")
+    async def portfolio_runtime_stream(self, request: Req, portfolio_id: str) -> ServerSentEvent:
+        return await _open(request, [channels.runtime_portfolio(portfolio_id)])
+
+    @get("/agents/{agent_id:str}/subscribe")
+    async def agent_runtime_stream(self, request: Req, agent_id: str) -> ServerSentEvent:
+        return await _open(request, [channels.runtime_agent(agent_id)])

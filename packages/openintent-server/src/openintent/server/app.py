@@ -1,0 +1,75 @@
+"""``create_app(config)``: wiring only. Routes live in ``api/``, rules in ``services/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+
+from openintent.server.api.discovery import DiscoveryController
+from openintent.server.api.intents import IntentController
+from openintent.server.api.streams import StreamController
+from openintent.server.config import ServerConfig
+from openintent.server.http.errors import EXCEPTION_HANDLERS
+from openintent.server.services import Services
+from openintent.server.store.database import Database
+
+__all__ = ["create_app"]
+
+CONTROLLERS: list[Any] = [DiscoveryController, IntentController, StreamController]
+
+
+def _provider(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return getattr(state.services, name)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def create_app(config: ServerConfig | None = None) -> Litestar:
+    """The ASGI application; the database opens at start-up and closes at shutdown."""
+    from openintent.server import __version__
+
+    config = config or ServerConfig.from_env()
+    db = Database(config.database_url)
+    services = Services.build(db)
+
+    async def open_database() -> None:
+        await db.start()
+
+    async def close_database() -> None:
+        await db.stop()
+
+    return Litestar(
+        route_handlers=CONTROLLERS,
+        dependencies={name: _provider(name) for name in attrs_fields(services)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[open_database],
+        on_shutdown=[close_database],
+        state=State({"config": config, "db": db, "services": services}),
+        cors_config=CORSConfig(
+            allow_origins=list(config.cors_origins),
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        ),
+        request_max_body_size=config.max_body_size,
+        openapi_config=OpenAPIConfig(
+            title="OpenIntent Coordination Protocol",
+            version=__version__,
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+        ),
+        debug=False,
+    )
+
+
+def attrs_fields(services: Services) -> list[str]:
+    import attrs
+
+    return [f.name for f in attrs.fields(type(services)) if f.name != "db"]

@@ -1,0 +1,14 @@
+"""Entry point for granian worker processes: the config travels in the environment."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+
+from openintent.server.app import create_app
+from openintent.server.config import ServerConfig
+
+__all__ = ["app_from_env"]
+
+
+def app_from_env() -> Litestar:
+    return create_app(ServerConfig.from_env())

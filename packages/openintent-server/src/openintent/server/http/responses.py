@@ -1,0 +1,37 @@
+"""JSON responses and the request helpers shared by every controller."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import MediaType, Request, Response
+
+from openintent.core.converter import to_wire
+from openintent.exceptions import ValidationError
+
+__all__ = ["if_match", "json_response", "wire"]
+
+
+def wire(value: Any) -> Any:
+    """Models (and lists/dicts of them) to JSON-ready data with client aliases."""
+    if isinstance(value, list):
+        return [wire(v) for v in value]
+    if isinstance(value, dict):
+        return {k: wire(v) for k, v in value.items()}
+    if hasattr(value, "__attrs_attrs__"):
+        return to_wire(value)
+    return value
+
+
+def json_response(value: Any, status_code: int = 200) -> Response[bytes]:
+    body = json.dumps(wire(value), separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(content=body, status_code=status_code, media_type=MediaType.JSON)
+
+
+def if_match(request: Request[Any, Any, Any]) -> int:
+    """The required ``If-Match: <int>`` precondition; 400 when absent or not a bare integer."""
+    raw = request.headers.get("if-match", "").strip()
+    if not raw.isdigit():
+        raise ValidationError("If-Match header required", status_code=400)
+    return int(raw)

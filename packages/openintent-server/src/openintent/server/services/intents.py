@@ -1,0 +1,352 @@
+"""RFC-0001 rules: creating intents, versioned state and status writes, the event log,
+agent assignment. Every write is one transaction that also records its event and the
+stream messages announcing it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from openintent.core.converter import to_wire, utcnow
+from openintent.core.patch import apply_patches, normalize_patch
+from openintent.exceptions import ConflictError, NotFoundError, ValidationError
+from openintent.models import (
+    AgentAssignment,
+    AssignAgentRequest,
+    EventCreateRequest,
+    EventType,
+    Intent,
+    IntentCreateRequest,
+    IntentEvent,
+    IntentState,
+    IntentStatus,
+    StatePatchRequest,
+    StatusChangeRequest,
+)
+from openintent.server import channels
+from openintent.server.services.events import record_event
+from openintent.server.services.principal import Principal
+from openintent.server.store.database import Database, dump_json, load_json
+from openintent.server.store.tables import AssignmentRow, IntentRow
+
+__all__ = ["IntentService", "intent_from_row"]
+
+TERMINAL = frozenset({IntentStatus.COMPLETED, IntentStatus.ABANDONED})
+
+
+def intent_from_row(row: dict[str, Any]) -> Intent:
+    return Intent(
+        id=row["id"],
+        title=row["title"],
+        description=row["description"],
+        version=row["version"],
+        status=IntentStatus(row["status"]),
+        state=IntentState(load_json(row["state"], {})),
+        constraints=load_json(row["constraints"], {}),
+        parent_intent_id=row["parent_id"],
+        depends_on=load_json(row["depends_on"], []),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        created_by=row["created_by"],
+        confidence=float(row["confidence"]),
+        governance_policy=load_json(row["governance_policy"]),
+    )
+
+
+class IntentService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- reads ------------------------------------------------------------------------
+
+    async def get(self, intent_id: str) -> Intent:
+        rows = await IntentRow.select().where(IntentRow.id == intent_id).limit(1)
+        if not rows:
+            raise NotFoundError("Intent not found", status_code=404)
+        return intent_from_row(rows[0])
+
+    async def require(self, intent_id: str) -> None:
+        """404 unless the intent exists (for nested routes)."""
+        if not await IntentRow.exists().where(IntentRow.id == intent_id):
+            raise NotFoundError("Intent not found", status_code=404)
+
+    async def list(
+        self, *, status: IntentStatus | None, limit: int, offset: int
+    ) -> tuple[list[Intent], int]:
+        query = IntentRow.select().order_by(IntentRow.created_at).limit(limit).offset(offset)
+        count = IntentRow.count()
+        if status is not None:
+            query = query.where(IntentRow.status == status.value)
+            count = count.where(IntentRow.status == status.value)
+        rows = await query
+        return [intent_from_row(r) for r in rows], await count
+
+    async def list_agents(self, intent_id: str) -> list[AgentAssignment]:
+        await self.require(intent_id)
+        rows = await AssignmentRow.select().where(AssignmentRow.intent_id == intent_id)
+        return [_assignment(row) for row in rows]
+
+    async def assigned_agent_ids(self, intent_id: str) -> list[str]:
+        rows = await AssignmentRow.select(AssignmentRow.agent_id).where(
+            AssignmentRow.intent_id == intent_id
+        )
+        return sorted({row["agent_id"] for row in rows})
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def create(self, principal: Principal, req: IntentCreateRequest) -> Intent:
+        async with self.db.write():
+            if req.parent_intent_id is not None and not await IntentRow.exists().where(
+                IntentRow.id == req.parent_intent_id
+            ):
+                raise ValidationError(
+                    f"parent intent {req.parent_intent_id!r} does not exist",
+                    errors=[{"loc": ["body", "parent_intent_id"], "msg": "unknown intent"}],
+                )
+            await self._check_dependencies_exist(req.depends_on)
+            now = utcnow()
+            intent = Intent(
+                id=str(uuid.uuid4()),
+                title=req.title,
+                description=req.description,
+                status=req.status,
+                state=IntentState(dict(req.state)),
+                constraints=dict(req.constraints),
+                parent_intent_id=req.parent_intent_id,
+                depends_on=list(dict.fromkeys(req.depends_on)),
+                created_at=now,
+                updated_at=now,
+                created_by=req.created_by or principal.key,
+                governance_policy=req.governance_policy,
+            )
+            await IntentRow.insert(_row(intent))
+            payload: dict[str, Any] = {"title": intent.title}
+            if intent.governance_policy:
+                payload["governance_policy"] = intent.governance_policy
+            await record_event(intent.id, EventType.INTENT_CREATED, intent.created_by, payload)
+            await self.db.emit(channels.intent(intent.id), "intent_created", to_wire(intent))
+        return intent
+
+    async def patch_state(
+        self, principal: Principal, intent_id: str, if_match: int, req: StatePatchRequest
+    ) -> Intent:
+        patches = req.effective_patches()
+        async with self.db.write():
+            current = await self.get(intent_id)
+            _check_version(current, if_match)
+            new_state = apply_patches(current.state.data, patches)
+            updated = await self._bump(current, state=new_state)
+            await record_event(
+                intent_id,
+                EventType.STATE_PATCHED,
+                principal.actor,
+                {"patches": [normalize_patch(p) for p in patches], "version": updated.version},
+            )
+            await self.db.emit(channels.intent(intent_id), "state_patched", to_wire(updated))
+            runtime = {
+                "intent_id": intent_id,
+                "old_state": current.state.data,
+                "new_state": new_state,
+                "version": updated.version,
+            }
+            await self._emit_runtime(intent_id, "STATE_CHANGED", runtime)
+        return updated
+
+    async def set_status(
+        self, principal: Principal, intent_id: str, if_match: int, req: StatusChangeRequest
+    ) -> Intent:
+        async with self.db.write():
+            current = await self.get(intent_id)
+            _check_version(current, if_match)
+            if current.status in TERMINAL and req.status != current.status:
+                raise ValidationError(
+                    f"intent is {current.status.value}, a terminal status; "
+                    f"it cannot become {req.status.value}"
+                )
+            if req.status == IntentStatus.COMPLETED:
+                await self._check_completion_gates(current)
+            updated = await self._bump(current, status=req.status)
+            payload: dict[str, Any] = {"status": req.status.value, "version": updated.version}
+            if req.reason:
+                payload["reason"] = req.reason
+            await record_event(intent_id, EventType.STATUS_CHANGED, principal.actor, payload)
+            await self.db.emit(channels.intent(intent_id), "status_changed", to_wire(updated))
+            runtime = {
+                "intent_id": intent_id,
+                "old_status": current.status.value,
+                "new_status": req.status.value,
+                "version": updated.version,
+            }
+            await self._emit_runtime(intent_id, "STATUS_CHANGED", runtime)
+        return updated
+
+    async def log_event(
+        self, principal: Principal, intent_id: str, req: EventCreateRequest
+    ) -> IntentEvent:
+        async with self.db.write():
+            await self.require(intent_id)
+            event = await record_event(
+                intent_id, req.event_type, principal.fallback(req.actor), dict(req.payload)
+            )
+            event.trace_id = req.trace_id
+            event.parent_event_id = req.parent_event_id
+            data = to_wire(event)
+            await self.db.emit(channels.intent(intent_id), str(req.event_type), data)
+            await self.db.emit(channels.runtime_intent(intent_id), str(req.event_type), data)
+        return event
+
+    async def assign(
+        self, principal: Principal, intent_id: str, req: AssignAgentRequest
+    ) -> AgentAssignment:
+        async with self.db.write():
+            await self.require(intent_id)
+            assignment = AgentAssignment(
+                id=str(uuid.uuid4()),
+                intent_id=intent_id,
+                agent_id=req.agent_id,
+                role=req.role,
+                assigned_at=utcnow(),
+            )
+            await AssignmentRow.insert(
+                AssignmentRow(
+                    id=assignment.id,
+                    intent_id=intent_id,
+                    agent_id=req.agent_id,
+                    role=req.role,
+                    assigned_at=assignment.assigned_at,
+                )
+            )
+            await record_event(
+                intent_id,
+                EventType.AGENT_ASSIGNED,
+                principal.actor,
+                {"agent_id": req.agent_id, "role": req.role},
+            )
+            data = to_wire(assignment)
+            await self.db.emit(channels.agent(req.agent_id), "agent_assigned", data)
+            await self.db.emit(channels.runtime_agent(req.agent_id), "AGENT_ASSIGNED", data)
+            await self.db.emit(channels.runtime_intent(intent_id), "AGENT_ASSIGNED", data)
+        return assignment
+
+    async def unassign(self, principal: Principal, intent_id: str, agent_id: str) -> None:
+        async with self.db.write():
+            await self.require(intent_id)
+            removed = await AssignmentRow.delete().where(
+                (AssignmentRow.intent_id == intent_id) & (AssignmentRow.agent_id == agent_id)
+            ).returning(AssignmentRow.id)
+            if not removed:
+                raise NotFoundError("Agent is not assigned to this intent", status_code=404)
+            await record_event(
+                intent_id, EventType.AGENT_UNASSIGNED, principal.actor, {"agent_id": agent_id}
+            )
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def _bump(
+        self,
+        current: Intent,
+        *,
+        state: dict[str, Any] | None = None,
+        status: IntentStatus | None = None,
+        **columns: Any,
+    ) -> Intent:
+        """Compare-and-set: one conditional UPDATE; no row means someone else won."""
+        values: dict[Any, Any] = {
+            IntentRow.version: IntentRow.version + 1,
+            IntentRow.updated_at: utcnow(),
+        }
+        if state is not None:
+            values[IntentRow.state] = dump_json(state)
+        if status is not None:
+            values[IntentRow.status] = status.value
+        for name, value in columns.items():
+            values[getattr(IntentRow, name)] = value
+        rows = await IntentRow.update(values).where(
+            (IntentRow.id == current.id) & (IntentRow.version == current.version)
+        ).returning(*IntentRow.all_columns())
+        if not rows:
+            latest = await self.get(current.id)
+            raise ConflictError(
+                "Version conflict", current_version=latest.version, status_code=409
+            )
+        return intent_from_row(rows[0])
+
+    bump = _bump
+
+    async def _emit_runtime(self, intent_id: str, name: str, data: dict[str, Any]) -> None:
+        await self.db.emit(channels.runtime_intent(intent_id), name, data)
+        for agent_id in await self.assigned_agent_ids(intent_id):
+            await self.db.emit(channels.runtime_agent(agent_id), name, data)
+
+    async def _check_dependencies_exist(self, depends_on: list[str]) -> None:
+        if not depends_on:
+            return
+        rows = await IntentRow.select(IntentRow.id).where(IntentRow.id.is_in(list(depends_on)))
+        missing = sorted(set(depends_on) - {row["id"] for row in rows})
+        if missing:
+            raise ValidationError(
+                f"unknown dependencies: {', '.join(missing)}",
+                errors=[{"loc": ["body", "depends_on"], "msg": f"unknown intent {m}"} for m in missing],
+            )
+
+    async def _check_completion_gates(self, intent: Intent) -> None:
+        """RFC-0002: an intent completes only after its dependencies and children."""
+        blockers: list[str] = []
+        if intent.depends_on:
+            rows = await IntentRow.select(IntentRow.id, IntentRow.status).where(
+                IntentRow.id.is_in(list(intent.depends_on))
+            )
+            blockers += [
+                f"dependency {r['id']} is {r['status']}" for r in rows if r["status"] != "completed"
+            ]
+        children = await IntentRow.select(IntentRow.id, IntentRow.status).where(
+            IntentRow.parent_id == intent.id
+        )
+        blockers += [
+            f"child {r['id']} is {r['status']}"
+            for r in children
+            if r["status"] not in ("completed", "abandoned")
+        ]
+        if blockers:
+            raise ConflictError(
+                "Intent cannot complete yet: " + "; ".join(blockers),
+                current_version=intent.version,
+                status_code=409,
+            )
+
+
+def _check_version(current: Intent, if_match: int) -> None:
+    if current.version != if_match:
+        raise ConflictError("Version conflict", current_version=current.version, status_code=409)
+
+
+def _row(intent: Intent) -> IntentRow:
+    return IntentRow(
+        id=intent.id,
+        title=intent.title,
+        description=intent.description,
+        created_by=intent.created_by or "",
+        parent_id=intent.parent_intent_id,
+        depends_on=dump_json(intent.depends_on),
+        constraints=dump_json(intent.constraints),
+        state=dump_json(intent.state.data),
+        status=intent.status.value,
+        confidence=intent.confidence,
+        version=intent.version,
+        governance_policy=dump_json(intent.governance_policy)
+        if intent.governance_policy is not None
+        else None,
+        created_at=intent.created_at,
+        updated_at=intent.updated_at,
+    )
+
+
+def _assignment(row: dict[str, Any]) -> AgentAssignment:
+    return AgentAssignment(
+        id=row["id"],
+        intent_id=row["intent_id"],
+        agent_id=row["agent_id"],
+        role=row["role"],
+        assigned_at=row["assigned_at"],
+    )

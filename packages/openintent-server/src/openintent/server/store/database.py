@@ -1,0 +1,134 @@
+"""The database handle services use: engine, schema, write transactions, stream rows.
+
+A write is a unit of work: ``async with db.write() as uow`` opens one transaction
+(``BEGIN IMMEDIATE`` on SQLite); stream messages recorded through :meth:`emit` are
+inserted in it and published to subscribers only after it commits. A rolled-back
+write publishes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import attrs
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+
+from openintent.core.converter import utcnow
+from openintent.server.bus import NOTIFY_CHANNEL, Bus, LocalBus, PostgresBus, StreamMessage
+from openintent.server.store.engines import EmbeddedSQLiteEngine, make_engine
+from openintent.server.store.schema import bind_tables, migrate
+from openintent.server.store.tables import StreamRow
+
+__all__ = ["Database", "UnitOfWork", "dump_json", "load_json"]
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_json(text: str | None, default: Any = None) -> Any:
+    if text is None or text == "":
+        return default
+    return json.loads(text)
+
+
+@attrs.define
+class UnitOfWork:
+    messages: list[StreamMessage] = attrs.field(factory=list)
+    after_commit: list[Callable[[], None]] = attrs.field(factory=list)
+
+
+_current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
+    "openintent_uow", default=None
+)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine[Any] = make_engine(url)
+        self.bus: Bus
+        if isinstance(self.engine, PostgresEngine):
+            self.bus = PostgresBus(self.engine.get_new_connection, self._load_stream)
+        else:
+            self.bus = LocalBus()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return isinstance(self.engine, EmbeddedSQLiteEngine)
+
+    async def start(self) -> None:
+        if isinstance(self.engine, PostgresEngine):
+            await self.engine.start_connection_pool(min_size=2, max_size=16)
+        bind_tables(self.engine)
+        await migrate(self.engine)
+        await self.bus.start()
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+        if isinstance(self.engine, PostgresEngine):
+            await self.engine.close_connection_pool()
+        elif isinstance(self.engine, EmbeddedSQLiteEngine):
+            await self.engine.close()
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[UnitOfWork]:
+        if _current.get() is not None:
+            raise RuntimeError("nested write transaction")
+        uow = UnitOfWork()
+        token = _current.set(uow)
+        try:
+            async with self.engine.transaction():
+                yield uow
+                if uow.messages and self.bus.notify_in_transaction:
+                    payload = dump_json([uow.messages[0].seq, uow.messages[-1].seq])
+                    await self.engine.run_ddl(
+                        f"SELECT pg_notify('{NOTIFY_CHANNEL}', '{payload}')"
+                    )
+        finally:
+            _current.reset(token)
+        self.bus.publish_committed(uow.messages)
+        for callback in uow.after_commit:
+            callback()
+
+    async def emit(self, channel: str, name: str, data: Any) -> StreamMessage:
+        """Store an SSE message in the current write; it is published after commit."""
+        uow = _current.get()
+        if uow is None:
+            raise RuntimeError("emit() outside a write transaction")
+        # SSE data uses json.dumps defaults, byte-compatible with the reference server.
+        text = json.dumps(data)
+        rows = await StreamRow.insert(
+            StreamRow(channel=channel, name=name, data=text, created_at=utcnow())
+        ).returning(StreamRow.seq)
+        message = StreamMessage(seq=rows[0]["seq"], channel=channel, name=name, data=text)
+        uow.messages.append(message)
+        return message
+
+    async def _load_stream(self, first: int, last: int) -> list[StreamMessage]:
+        rows = await StreamRow.select().where(
+            (StreamRow.seq >= first) & (StreamRow.seq <= last)
+        ).order_by(StreamRow.seq)
+        return [_message(row) for row in rows]
+
+    async def stream_after(
+        self, channels: list[str], after: int, limit: int = 500
+    ) -> list[StreamMessage]:
+        """Stored messages on ``channels`` with ``seq > after``, oldest first."""
+        rows = await StreamRow.select().where(
+            StreamRow.channel.is_in(channels) & (StreamRow.seq > after)
+        ).order_by(StreamRow.seq).limit(limit)
+        return [_message(row) for row in rows]
+
+    async def last_stream_seq(self) -> int:
+        rows = await StreamRow.select(StreamRow.seq).order_by(StreamRow.seq, ascending=False).limit(1)
+        return int(rows[0]["seq"]) if rows else 0
+
+
+def _message(row: dict[str, Any]) -> StreamMessage:
+    return StreamMessage(seq=row["seq"], channel=row["channel"], name=row["name"], data=row["data"])

@@ -1,0 +1,69 @@
+"""Schema creation and migration at start-up, identical on SQLite and PostgreSQL.
+
+Tables are created if missing; ``MIGRATIONS`` holds ordered, idempotent steps for
+changes after the first release, recorded in ``oi_schema`` so each runs once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from piccolo.columns import Integer, Timestamp
+from piccolo.engine.base import Engine
+from piccolo.table import Table, create_db_tables
+
+from openintent.core.converter import utcnow
+from openintent.server.store.tables import (
+    AssignmentRow,
+    EventRow,
+    IdempotencyRow,
+    IntentRow,
+    StreamRow,
+)
+
+__all__ = ["TABLES", "bind_tables", "migrate", "register_tables"]
+
+
+class SchemaRow(Table, tablename="oi_schema"):
+    version = Integer(primary_key=True)
+    applied_at = Timestamp()
+
+
+TABLES: list[type[Table]] = [SchemaRow, IntentRow, EventRow, AssignmentRow, StreamRow, IdempotencyRow]
+
+# Composite indexes piccolo cannot declare on a column.
+INDEXES: list[str] = [
+    "CREATE INDEX IF NOT EXISTS oi_events_intent_seq ON oi_events (intent_id, seq)",
+    "CREATE INDEX IF NOT EXISTS oi_stream_channel_seq ON oi_stream (channel, seq)",
+]
+
+Migration = Callable[[Engine], Awaitable[None]]
+MIGRATIONS: list[tuple[int, Migration]] = []
+
+
+def register_tables(tables: Sequence[type[Table]], indexes: Sequence[str] = ()) -> None:
+    """Called by area modules at import time to add their tables to the schema."""
+    for table in tables:
+        if table not in TABLES:
+            TABLES.append(table)
+    for ddl in indexes:
+        if ddl not in INDEXES:
+            INDEXES.append(ddl)
+
+
+def bind_tables(engine: Engine) -> None:  # type: ignore[type-arg]
+    for table in TABLES:
+        table._meta.db = engine
+
+
+async def migrate(engine: Engine) -> None:  # type: ignore[type-arg]
+    bind_tables(engine)
+    await create_db_tables(*TABLES, if_not_exists=True)
+    for ddl in INDEXES:
+        await engine.run_ddl(ddl)
+    done = {row["version"] for row in await SchemaRow.select(SchemaRow.version)}
+    for version, step in MIGRATIONS:
+        if version not in done:
+            async with engine.transaction():
+                await step(engine)
+                await SchemaRow.insert(SchemaRow(version=version, applied_at=utcnow()))
