@@ -11,9 +11,11 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
+import importlib
+
 from openintent.server.api.discovery import DiscoveryController
-from openintent.server.api.intents import IntentController
 from openintent.server.api.streams import StreamController
+from openintent.server.areas import AREAS
 from openintent.server.config import ServerConfig
 from openintent.server.http.errors import EXCEPTION_HANDLERS
 from openintent.server.services import Services
@@ -21,12 +23,18 @@ from openintent.server.store.database import Database
 
 __all__ = ["create_app"]
 
-CONTROLLERS: list[Any] = [DiscoveryController, IntentController, StreamController]
+
+
+def _controllers() -> list[Any]:
+    found: list[Any] = [DiscoveryController, StreamController]
+    for area in AREAS:
+        found += importlib.import_module(f"openintent.server.api.{area}").CONTROLLERS
+    return found
 
 
 def _provider(name: str) -> Provide:
     def provide(state: State) -> Any:
-        return getattr(state.services, name)
+        return state.services.get(name)
 
     return Provide(provide, sync_to_thread=False)
 
@@ -46,8 +54,8 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         await db.stop()
 
     return Litestar(
-        route_handlers=CONTROLLERS,
-        dependencies={name: _provider(name) for name in attrs_fields(services)},
+        route_handlers=_controllers(),
+        dependencies={name: _provider(name) for name in services.registry},
         exception_handlers=EXCEPTION_HANDLERS,
         on_startup=[open_database],
         on_shutdown=[close_database],
@@ -68,8 +76,3 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         debug=False,
     )
 
-
-def attrs_fields(services: Services) -> list[str]:
-    import attrs
-
-    return [f.name for f in attrs.fields(type(services)) if f.name != "db"]

@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from openintent.models import (
     AssignAgentRequest,
@@ -24,7 +25,7 @@ from openintent.server.http.responses import if_match, json_response
 from openintent.server.services.events import list_events
 from openintent.server.services.intents import IntentService
 
-__all__ = ["IntentController"]
+__all__ = ["CONTROLLERS", "IntentController"]
 
 Req = Request[Any, Any, Any]
 
@@ -35,28 +36,28 @@ class IntentController(ApiController):
 
     @post("/", dto=CattrsDTO[IntentCreateRequest], status_code=200)
     async def create_intent(
-        self, request: Req, data: IntentCreateRequest, intents: IntentService
+        self, request: Req, data: JSONBody[IntentCreateRequest], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
         return json_response(await intents.create(principal_of(request), data))
 
     @get("/")
     async def list_intents(
         self,
-        intents: IntentService,
-        status: IntentStatus | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        intents: NamedDependency[IntentService],
+        status: FromQuery[IntentStatus | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Response[bytes]:
         items, total = await intents.list(status=status, limit=limit, offset=offset)
         return json_response({"intents": items, "total": total, "limit": limit, "offset": offset})
 
     @get("/{intent_id:str}")
-    async def get_intent(self, intent_id: str, intents: IntentService) -> Response[bytes]:
+    async def get_intent(self, intent_id: FromPath[str], intents: NamedDependency[IntentService]) -> Response[bytes]:
         return json_response(await intents.get(intent_id))
 
     @post("/{intent_id:str}/state", dto=CattrsDTO[StatePatchRequest], status_code=200)
     async def patch_state(
-        self, request: Req, intent_id: str, data: StatePatchRequest, intents: IntentService
+        self, request: Req, intent_id: FromPath[str], data: JSONBody[StatePatchRequest], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
         version = if_match(request)
         return json_response(
@@ -65,7 +66,7 @@ class IntentController(ApiController):
 
     @post("/{intent_id:str}/status", dto=CattrsDTO[StatusChangeRequest], status_code=200)
     async def set_status(
-        self, request: Req, intent_id: str, data: StatusChangeRequest, intents: IntentService
+        self, request: Req, intent_id: FromPath[str], data: JSONBody[StatusChangeRequest], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
         version = if_match(request)
         return json_response(
@@ -75,12 +76,12 @@ class IntentController(ApiController):
     @get("/{intent_id:str}/events")
     async def get_events(
         self,
-        intent_id: str,
-        intents: IntentService,
-        event_type: str | None = None,
-        since: dt.datetime | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        intent_id: FromPath[str],
+        intents: NamedDependency[IntentService],
+        event_type: FromQuery[str | None] = None,
+        since: FromQuery[dt.datetime | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Response[bytes]:
         await intents.require(intent_id)
         if since is not None and since.tzinfo is not None:
@@ -92,23 +93,26 @@ class IntentController(ApiController):
 
     @post("/{intent_id:str}/events", dto=CattrsDTO[EventCreateRequest], status_code=200)
     async def log_event(
-        self, request: Req, intent_id: str, data: EventCreateRequest, intents: IntentService
+        self, request: Req, intent_id: FromPath[str], data: JSONBody[EventCreateRequest], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
         return json_response(await intents.log_event(principal_of(request), intent_id, data))
 
     @get("/{intent_id:str}/agents")
-    async def list_agents(self, intent_id: str, intents: IntentService) -> Response[bytes]:
+    async def list_agents(self, intent_id: FromPath[str], intents: NamedDependency[IntentService]) -> Response[bytes]:
         return json_response(await intents.list_agents(intent_id))
 
     @post("/{intent_id:str}/agents", dto=CattrsDTO[AssignAgentRequest], status_code=200)
     async def assign_agent(
-        self, request: Req, intent_id: str, data: AssignAgentRequest, intents: IntentService
+        self, request: Req, intent_id: FromPath[str], data: JSONBody[AssignAgentRequest], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
         return json_response(await intents.assign(principal_of(request), intent_id, data))
 
     @delete("/{intent_id:str}/agents/{agent_id:str}", status_code=200)
     async def unassign_agent(
-        self, request: Req, intent_id: str, agent_id: str, intents: IntentService
+        self, request: Req, intent_id: FromPath[str], agent_id: FromPath[str], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
         await intents.unassign(principal_of(request), intent_id, agent_id)
         return json_response({"message": "Agent unassigned"})
+
+
+CONTROLLERS: list[Any] = [IntentController]

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromPath
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from openintent.server import channels
@@ -78,25 +79,25 @@ class StreamController(ApiController):
     tags = ["subscriptions"]
 
     @get("/subscribe/intents/{intent_id:str}")
-    async def intent_stream(self, request: Req, intent_id: str) -> ServerSentEvent:
+    async def intent_stream(self, request: Req, intent_id: FromPath[str]) -> ServerSentEvent:
         return await _open(request, [channels.intent(intent_id)])
 
     @get("/subscribe/portfolios/{portfolio_id:str}")
-    async def portfolio_stream(self, request: Req, portfolio_id: str) -> ServerSentEvent:
+    async def portfolio_stream(self, request: Req, portfolio_id: FromPath[str]) -> ServerSentEvent:
         return await _open(request, [channels.portfolio(portfolio_id)])
 
     @get("/subscribe/agents/{agent_id:str}")
-    async def agent_stream(self, request: Req, agent_id: str) -> ServerSentEvent:
+    async def agent_stream(self, request: Req, agent_id: FromPath[str]) -> ServerSentEvent:
         return await _open(request, [channels.agent(agent_id)])
 
     @get("/intents/{intent_id:str}/subscribe")
-    async def intent_runtime_stream(self, request: Req, intent_id: str) -> ServerSentEvent:
+    async def intent_runtime_stream(self, request: Req, intent_id: FromPath[str]) -> ServerSentEvent:
         return await _open(request, [channels.runtime_intent(intent_id)])
 
     @get("/portfolios/{portfolio_id:str}/subscribe")
-    async def portfolio_runtime_stream(self, request: Req, portfolio_id: str) -> ServerSentEvent:
+    async def portfolio_runtime_stream(self, request: Req, portfolio_id: FromPath[str]) -> ServerSentEvent:
         return await _open(request, [channels.runtime_portfolio(portfolio_id)])
 
     @get("/agents/{agent_id:str}/subscribe")
-    async def agent_runtime_stream(self, request: Req, agent_id: str) -> ServerSentEvent:
+    async def agent_runtime_stream(self, request: Req, agent_id: FromPath[str]) -> ServerSentEvent:
         return await _open(request, [channels.runtime_agent(agent_id)])

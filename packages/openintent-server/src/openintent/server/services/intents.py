@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from openintent.core.converter import to_wire, utcnow
-from openintent.core.patch import apply_patches, normalize_patch
+from openintent.core.patch import apply_patches, normalize_patch, split_path
 from openintent.exceptions import ConflictError, NotFoundError, ValidationError
 from openintent.models import (
     AgentAssignment,
@@ -26,6 +26,7 @@ from openintent.models import (
 )
 from openintent.server import channels
 from openintent.server.services.events import record_event
+from openintent.server.services.guards import WriteAttempt, WriteGuard
 from openintent.server.services.principal import Principal
 from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.tables import AssignmentRow, IntentRow
@@ -57,6 +58,13 @@ def intent_from_row(row: dict[str, Any]) -> Intent:
 class IntentService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Filled by other areas at wiring time (leases, governance, access control).
+        self.guards: list[WriteGuard] = []
+
+    async def check(self, attempt: WriteAttempt) -> None:
+        """Run every guard; the first refusal raises."""
+        for guard in self.guards:
+            await guard(attempt)
 
     # -- reads ------------------------------------------------------------------------
 
@@ -134,6 +142,11 @@ class IntentService:
         patches = req.effective_patches()
         async with self.db.write():
             current = await self.get(intent_id)
+            paths = tuple(p.path for p in patches)
+            keys = tuple(dict.fromkeys(k for k in (_top_key(p) for p in paths) if k))
+            await self.check(
+                WriteAttempt(principal, current, "state", keys=keys, paths=paths)
+            )
             _check_version(current, if_match)
             new_state = apply_patches(current.state.data, patches)
             updated = await self._bump(current, state=new_state)
@@ -158,6 +171,15 @@ class IntentService:
     ) -> Intent:
         async with self.db.write():
             current = await self.get(intent_id)
+            await self.check(
+                WriteAttempt(
+                    principal,
+                    current,
+                    "status",
+                    target_status=req.status.value,
+                    reason=req.reason,
+                )
+            )
             _check_version(current, if_match)
             if current.status in TERMINAL and req.status != current.status:
                 raise ValidationError(
@@ -185,7 +207,8 @@ class IntentService:
         self, principal: Principal, intent_id: str, req: EventCreateRequest
     ) -> IntentEvent:
         async with self.db.write():
-            await self.require(intent_id)
+            current = await self.get(intent_id)
+            await self.check(WriteAttempt(principal, current, "event"))
             event = await record_event(
                 intent_id, req.event_type, principal.fallback(req.actor), dict(req.payload)
             )
@@ -200,7 +223,8 @@ class IntentService:
         self, principal: Principal, intent_id: str, req: AssignAgentRequest
     ) -> AgentAssignment:
         async with self.db.write():
-            await self.require(intent_id)
+            current = await self.get(intent_id)
+            await self.check(WriteAttempt(principal, current, "assign", agent_id=req.agent_id))
             assignment = AgentAssignment(
                 id=str(uuid.uuid4()),
                 intent_id=intent_id,
@@ -231,7 +255,8 @@ class IntentService:
 
     async def unassign(self, principal: Principal, intent_id: str, agent_id: str) -> None:
         async with self.db.write():
-            await self.require(intent_id)
+            current = await self.get(intent_id)
+            await self.check(WriteAttempt(principal, current, "unassign", agent_id=agent_id))
             removed = await AssignmentRow.delete().where(
                 (AssignmentRow.intent_id == intent_id) & (AssignmentRow.agent_id == agent_id)
             ).returning(AssignmentRow.id)
@@ -314,6 +339,11 @@ class IntentService:
                 current_version=intent.version,
                 status_code=409,
             )
+
+
+def _top_key(path: str) -> str:
+    segments = split_path(path)
+    return segments[0] if segments else ""
 
 
 def _check_version(current: Intent, if_match: int) -> None:

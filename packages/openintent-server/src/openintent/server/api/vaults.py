@@ -1,0 +1,9 @@
+"""Routes of the vaults area (not built yet)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["CONTROLLERS"]
+
+CONTROLLERS: list[Any] = []

@@ -1,0 +1,11 @@
+"""Rules of the triggers area (not built yet)."""
+
+from __future__ import annotations
+
+from openintent.server.services import Services
+
+__all__ = ["install"]
+
+
+def install(services: Services) -> None:
+    return None

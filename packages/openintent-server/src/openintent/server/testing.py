@@ -1,0 +1,152 @@
+"""Helpers for tests of code that talks to an OpenIntent server.
+
+``ServerProcess`` runs the real server (granian, a loopback port, its own database) in a
+child process; ``fresh_database_url`` gives an empty SQLite file or, when
+``OPENINTENT_TEST_PG_URL`` names a PostgreSQL server, a new empty database on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+__all__ = ["DEV_KEY", "ServerProcess", "free_port", "fresh_database_url", "wait_until_ready"]
+
+DEV_KEY = "dev-user-key"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_ready(base_url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before it was ready")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"server at {base_url} not ready after {timeout} s")
+
+
+@contextlib.contextmanager
+def fresh_database_url(directory: str | os.PathLike[str] | None = None) -> Iterator[str]:
+    """An empty database for one test: PostgreSQL when configured, else a SQLite file."""
+    pg = os.environ.get("OPENINTENT_TEST_PG_URL")
+    if not pg:
+        with tempfile.TemporaryDirectory(dir=directory) as tmp:
+            yield f"sqlite:///{Path(tmp) / 'openintent.db'}"
+        return
+    import asyncio
+
+    import asyncpg
+
+    name = f"oi_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(pg)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    parts = urlsplit(pg)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class ServerProcess:
+    """``with ServerProcess(database_url) as srv: srv.base_url`` — a real server process."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        api_keys: str = "dev-user-key,agent-research-key,agent-synth-key",
+        port: int | None = None,
+        workers: int = 1,
+        env: Mapping[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.database_url = database_url
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.api_keys = api_keys
+        self.workers = workers
+        self.env = dict(env or {})
+        self.extra_args = extra_args
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        env = {**os.environ, **self.env}
+        for var in ("OPENINTENT_API_KEYS", "DATABASE_URL", "OPENINTENT_DATABASE_URL"):
+            env.pop(var, None)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "openintent.server",
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--database-url", self.database_url, "--api-keys", self.api_keys,
+                "--workers", str(self.workers), "--log-level", "warning", *self.extra_args,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_until_ready(self.base_url, proc=self.proc)
+        except Exception:
+            self.kill()
+            raise
+        return self
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+        finally:
+            if self.proc.stderr:
+                self.proc.stderr.close()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc is not None and self.proc.stderr:
+            self.proc.stderr.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
