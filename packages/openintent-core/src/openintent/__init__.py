@@ -11,21 +11,20 @@ not installed raises an ``ImportError`` that says what to install.
 # distributions be found when each is installed in editable mode from its own path.
 __path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
-import importlib  # noqa: E402
-import importlib.util  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
 
-from openintent._exports import DISTRIBUTIONS, EXPORTS  # noqa: E402
+from openintent._exports import DISTRIBUTIONS, EXPORTS
 
 if TYPE_CHECKING:
-    from openintent.exceptions import (
-        ConflictError,
-        LeaseConflictError,
-        NotFoundError,
-        OpenIntentError,
-        ValidationError,
-    )
-    from openintent.models import Intent, IntentStatus
+    from openintent.exceptions import ConflictError as ConflictError
+    from openintent.exceptions import LeaseConflictError as LeaseConflictError
+    from openintent.exceptions import NotFoundError as NotFoundError
+    from openintent.exceptions import OpenIntentError as OpenIntentError
+    from openintent.exceptions import ValidationError as ValidationError
+    from openintent.models import Intent as Intent
+    from openintent.models import IntentStatus as IntentStatus
 
 try:
     from importlib.metadata import version as _dist_version
@@ -38,10 +37,9 @@ except Exception:  # pragma: no cover - running from a source tree without metad
 def _missing(name: str, module: str) -> ImportError:
     dist = DISTRIBUTIONS.get(module, "openintent")
     extra = {"openintent-server": "server", "openintent-agents": "agents"}.get(dist)
-    hint = f'pip install {dist}' + (f' (or "openintent[{extra}]")' if extra else "")
+    hint = f"pip install {dist}" + (f' (or "openintent[{extra}]")' if extra else "")
     return ImportError(
-        f"openintent.{name} is provided by the {dist} distribution, which is not "
-        f"installed: {hint}",
+        f"openintent.{name} is provided by the {dist} distribution, which is not installed: {hint}",
         name=module,
     )
 
@@ -91,6 +89,4 @@ def get_server() -> tuple[Any, Any, Any]:
 
 # Only names whose distribution is installed, so ``from openintent import *`` works
 # with any subset of the distributions.
-__all__ = sorted(  # noqa: PLE0605
-    [n for n, m in EXPORTS.items() if _installed(m)] + ["get_server", "__version__"]
-)
+__all__ = sorted([n for n, m in EXPORTS.items() if _installed(m)] + ["get_server", "__version__"])

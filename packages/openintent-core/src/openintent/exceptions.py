@@ -31,9 +31,7 @@ __all__ = [
 class OpenIntentError(Exception):
     """Base class: ``message``, ``status_code`` (``None`` when raised locally), ``response``."""
 
-    def __init__(
-        self, message: str, status_code: int | None = None, response: Any = None
-    ) -> None:
+    def __init__(self, message: str, status_code: int | None = None, response: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
@@ -50,9 +48,7 @@ class NotFoundError(OpenIntentError):
 class ConflictError(OpenIntentError):
     """A write lost an optimistic-concurrency race (HTTP 409); ``current_version`` if known."""
 
-    def __init__(
-        self, message: str, current_version: int | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, message: str, current_version: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.current_version = current_version
 

@@ -33,9 +33,9 @@ from openintent.exceptions import ValidationError
 
 __all__ = [
     "dumps",
+    "format_timestamp",
     "from_wire",
     "loads",
-    "format_timestamp",
     "parse_timestamp",
     "register_value_type",
     "structure",
@@ -239,14 +239,12 @@ def _make_dict_hook(conv: cattrs.Converter, tp: Any) -> Callable[[object, Any], 
 
 def _renames(cls: type) -> dict[str, Any]:
     return {
-        a.name: override(rename=a.metadata[_KEY])
-        for a in attrs.fields(cls)
-        if a.metadata.get(_KEY)
+        a.name: override(rename=a.metadata[_KEY]) for a in attrs.fields(cls) if a.metadata.get(_KEY)
     }
 
 
 def _make_structure(conv: cattrs.Converter, cls: type) -> Callable[[object, Any], Any]:
-    base = make_dict_structure_fn(cls, conv, **_renames(cls))
+    base: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv, **_renames(cls))
     alias_map = [
         (a.metadata.get(_KEY) or a.name, a.metadata[_ALIASES])
         for a in attrs.fields(cls)
@@ -275,7 +273,7 @@ def _make_unstructure(
     conv: cattrs.Converter, cls: type, *, emit_aliases: bool
 ) -> Callable[[Any], dict[str, Any]]:
     fields = attrs.fields(cls)
-    base = make_dict_unstructure_fn(cls, conv, **_renames(cls))
+    base: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, conv, **_renames(cls))
     omitted = [a.metadata.get(_KEY) or a.name for a in fields if a.metadata.get(_OMIT_NONE)]
     emitted = [
         (a.metadata.get(_KEY) or a.name, a.metadata[_EMIT])

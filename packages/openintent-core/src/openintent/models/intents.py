@@ -182,9 +182,7 @@ class IntentCreateRequest(WireModel):
     title: str
     description: str = ""
     created_by: str | None = None
-    parent_intent_id: str | None = wire_field(
-        default=None, aliases=("parent_id", "parentIntentId")
-    )
+    parent_intent_id: str | None = wire_field(default=None, aliases=("parent_id", "parentIntentId"))
     depends_on: list[str] = wire_field(factory=list, aliases=("dependsOn",))
     constraints: dict[str, Any] = attrs.field(factory=dict)
     state: dict[str, Any] = attrs.field(factory=dict)

@@ -16,16 +16,53 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
+import attrs
 import httpx
 
-__all__ = ["DEV_KEY", "ServerProcess", "free_port", "fresh_database_url", "wait_until_ready"]
+__all__ = [
+    "DEV_KEY",
+    "SSEMessage",
+    "ServerProcess",
+    "free_port",
+    "fresh_database_url",
+    "iter_sse",
+    "wait_until_ready",
+]
 
 DEV_KEY = "dev-user-key"
+
+
+@attrs.frozen
+class SSEMessage:
+    event: str
+    data: str
+    id: str | None = None
+
+
+def iter_sse(lines: Iterable[str]) -> Iterator[SSEMessage]:
+    """Parse Server-Sent Events from decoded lines (comments and pings are skipped)."""
+    event, data, last_id = "message", [], None
+    for line in lines:
+        if line == "":
+            if data:
+                yield SSEMessage(event=event, data="\n".join(data), id=last_id)
+            event, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+        elif name == "id":
+            last_id = value
 
 
 def free_port() -> int:

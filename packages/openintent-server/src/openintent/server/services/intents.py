@@ -10,6 +10,7 @@ from typing import Any
 
 from openintent.core.converter import to_wire, utcnow
 from openintent.core.patch import apply_patches, normalize_patch, split_path
+from openintent.core.status import check_completion, check_transition
 from openintent.exceptions import ConflictError, NotFoundError, ValidationError
 from openintent.models import (
     AgentAssignment,
@@ -32,8 +33,6 @@ from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.tables import AssignmentRow, IntentRow
 
 __all__ = ["IntentService", "intent_from_row"]
-
-TERMINAL = frozenset({IntentStatus.COMPLETED, IntentStatus.ABANDONED})
 
 
 def intent_from_row(row: dict[str, Any]) -> Intent:
@@ -181,12 +180,8 @@ class IntentService:
                 )
             )
             _check_version(current, if_match)
-            if current.status in TERMINAL and req.status != current.status:
-                raise ValidationError(
-                    f"intent is {current.status.value}, a terminal status; "
-                    f"it cannot become {req.status.value}"
-                )
-            if req.status == IntentStatus.COMPLETED:
+            check_transition(current.status, req.status)
+            if req.status == IntentStatus.COMPLETED and current.status != IntentStatus.COMPLETED:
                 await self._check_completion_gates(current)
             updated = await self._bump(current, status=req.status)
             payload: dict[str, Any] = {"status": req.status.value, "version": updated.version}
@@ -317,28 +312,16 @@ class IntentService:
 
     async def _check_completion_gates(self, intent: Intent) -> None:
         """RFC-0002: an intent completes only after its dependencies and children."""
-        blockers: list[str] = []
+        dependencies: dict[str, str | None] = dict.fromkeys(intent.depends_on)
         if intent.depends_on:
             rows = await IntentRow.select(IntentRow.id, IntentRow.status).where(
                 IntentRow.id.is_in(list(intent.depends_on))
             )
-            blockers += [
-                f"dependency {r['id']} is {r['status']}" for r in rows if r["status"] != "completed"
-            ]
+            dependencies.update({r["id"]: r["status"] for r in rows})
         children = await IntentRow.select(IntentRow.id, IntentRow.status).where(
             IntentRow.parent_id == intent.id
         )
-        blockers += [
-            f"child {r['id']} is {r['status']}"
-            for r in children
-            if r["status"] not in ("completed", "abandoned")
-        ]
-        if blockers:
-            raise ConflictError(
-                "Intent cannot complete yet: " + "; ".join(blockers),
-                current_version=intent.version,
-                status_code=409,
-            )
+        check_completion(dependencies, {r["id"]: r["status"] for r in children})
 
 
 def _top_key(path: str) -> str:
