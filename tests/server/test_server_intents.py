@@ -163,3 +163,31 @@ def test_concurrent_writers_same_version_one_winner(live_server: ServerProcess) 
 
     codes = asyncio.run(run())
     assert sorted(codes) == [200] + [409] * 19
+
+
+def test_idempotency_key_returns_the_first_result(client: Any) -> None:
+    first = client.post("/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k1"})
+    again = client.post("/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k1"})
+    other = client.post("/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k2"})
+    assert first.status_code == again.status_code == other.status_code == 200
+    assert first.json() == again.json()
+    assert other.json()["id"] != first.json()["id"]
+    assert client.get("/api/v1/intents").json()["total"] == 2
+    bad = client.post("/api/v1/intents", json={"title": "x"}, headers={"Idempotency-Key": "k" * 300})
+    assert bad.status_code == 400
+
+
+def test_concurrent_creates_with_one_idempotency_key_create_once(live_server: ServerProcess) -> None:
+    async def run() -> set[str]:
+        async with httpx.AsyncClient(base_url=live_server.base_url, headers=AUTH) as c:
+            async def one() -> str:
+                r = await c.post("/api/v1/intents", json={"title": "dup"},
+                                 headers={"Idempotency-Key": "same"})
+                assert r.status_code == 200, r.text
+                return str(r.json()["id"])
+            ids = set(await asyncio.gather(*(one() for _ in range(20))))
+            total = (await c.get("/api/v1/intents")).json()["total"]
+            assert total == 1
+            return ids
+
+    assert len(asyncio.run(run())) == 1

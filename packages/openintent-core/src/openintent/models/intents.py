@@ -135,6 +135,13 @@ class Intent(WireModel):
         return bool(self.depends_on)
 
     @property
+    def effective_governance(self) -> Any:
+        """The governance policy in force: the stored one, or the default policy."""
+        from openintent.models.governance import GovernancePolicy
+
+        return GovernancePolicy.effective(self.governance_policy)
+
+    @property
     def is_terminal(self) -> bool:
         return self.status in (IntentStatus.COMPLETED, IntentStatus.ABANDONED)
 

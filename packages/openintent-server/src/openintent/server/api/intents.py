@@ -21,7 +21,7 @@ from openintent.models import (
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import if_match, json_response
+from openintent.server.http.responses import idempotency_key, if_match, json_response
 from openintent.server.services.events import list_events
 from openintent.server.services.intents import IntentService
 
@@ -38,7 +38,8 @@ class IntentController(ApiController):
     async def create_intent(
         self, request: Req, data: JSONBody[IntentCreateRequest], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
-        return json_response(await intents.create(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await intents.create(principal_of(request), data, key))
 
     @get("/")
     async def list_intents(

@@ -10,7 +10,7 @@ from litestar import MediaType, Request, Response
 from openintent.core.converter import to_wire
 from openintent.exceptions import ValidationError
 
-__all__ = ["if_match", "json_response", "wire"]
+__all__ = ["idempotency_key", "if_match", "json_response", "wire"]
 
 
 def wire(value: Any) -> Any:
@@ -35,3 +35,14 @@ def if_match(request: Request[Any, Any, Any]) -> int:
     if not raw.isdigit():
         raise ValidationError("If-Match header required", status_code=400)
     return int(raw)
+
+
+def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    """The optional ``Idempotency-Key`` header (1-255 visible characters)."""
+    raw = request.headers.get("idempotency-key")
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > 255:
+        raise ValidationError("Idempotency-Key must be 1-255 characters", status_code=400)
+    return key

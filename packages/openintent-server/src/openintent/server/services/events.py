@@ -8,7 +8,7 @@ from typing import Any
 
 from openintent.core.converter import utcnow
 from openintent.models import EventType, IntentEvent
-from openintent.server.store.database import dump_json, load_json
+from openintent.server.store.database import current_unit, dump_json, load_json
 from openintent.server.store.tables import EventRow
 
 __all__ = ["event_from_row", "list_events", "record_event"]
@@ -31,6 +31,7 @@ async def record_event(
     intent_id: str, event_type: EventType | str, actor: str | None, payload: dict[str, Any]
 ) -> IntentEvent:
     """Append an event; call inside ``db.write()`` so it commits with its change."""
+    await current_unit().order_lock()
     event = IntentEvent(
         id=str(uuid.uuid4()),
         intent_id=intent_id,

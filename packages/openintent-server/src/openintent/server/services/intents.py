@@ -26,6 +26,7 @@ from openintent.models import (
     StatusChangeRequest,
 )
 from openintent.server import channels
+from openintent.server.services import idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt, WriteGuard
 from openintent.server.services.principal import Principal
@@ -102,8 +103,13 @@ class IntentService:
 
     # -- writes -----------------------------------------------------------------------
 
-    async def create(self, principal: Principal, req: IntentCreateRequest) -> Intent:
+    async def create(
+        self, principal: Principal, req: IntentCreateRequest, idempotency_key: str | None = None
+    ) -> Intent:
         async with self.db.write():
+            key = idempotency.scoped_key(principal, "create_intent", idempotency_key or "")
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return Intent.from_dict(stored)
             if req.parent_intent_id is not None and not await IntentRow.exists().where(
                 IntentRow.id == req.parent_intent_id
             ):
@@ -132,7 +138,10 @@ class IntentService:
             if intent.governance_policy:
                 payload["governance_policy"] = intent.governance_policy
             await record_event(intent.id, EventType.INTENT_CREATED, intent.created_by, payload)
-            await self.db.emit(channels.intent(intent.id), "intent_created", to_wire(intent))
+            data = to_wire(intent)
+            await self.db.emit(channels.intent(intent.id), "intent_created", data)
+            if idempotency_key:
+                await idempotency.record(key, data)
         return intent
 
     async def patch_state(
@@ -294,6 +303,10 @@ class IntentService:
 
     bump = _bump
 
+    async def insert(self, intent: Intent) -> None:
+        """Store a new intent row inside the caller's ``db.write()`` (no checks, no event)."""
+        await IntentRow.insert(_row(intent))
+
     async def _emit_runtime(self, intent_id: str, name: str, data: dict[str, Any]) -> None:
         await self.db.emit(channels.runtime_intent(intent_id), name, data)
         for agent_id in await self.assigned_agent_ids(intent_id):
@@ -309,6 +322,8 @@ class IntentService:
                 f"unknown dependencies: {', '.join(missing)}",
                 errors=[{"loc": ["body", "depends_on"], "msg": f"unknown intent {m}"} for m in missing],
             )
+
+    require_dependencies = _check_dependencies_exist
 
     async def _check_completion_gates(self, intent: Intent) -> None:
         """RFC-0002: an intent completes only after its dependencies and children."""

@@ -24,7 +24,9 @@ from openintent.server.store.engines import EmbeddedSQLiteEngine, make_engine
 from openintent.server.store.schema import bind_tables, migrate
 from openintent.server.store.tables import StreamRow
 
-__all__ = ["Database", "UnitOfWork", "dump_json", "load_json"]
+__all__ = ["Database", "UnitOfWork", "current_unit", "dump_json", "load_json"]
+
+ORDER_LOCK_ID = 0x6F69_5345  # arbitrary constant naming the stream-order lock
 
 
 def dump_json(value: Any) -> str:
@@ -39,8 +41,30 @@ def load_json(text: str | None, default: Any = None) -> Any:
 
 @attrs.define
 class UnitOfWork:
+    db: Database
     messages: list[StreamMessage] = attrs.field(factory=list)
     after_commit: list[Callable[[], None]] = attrs.field(factory=list)
+    ordered: bool = False
+
+    async def order_lock(self) -> None:
+        """Make log and stream sequence numbers commit in the order they are assigned.
+
+        Readers resume after the last ``seq`` they saw, so a lower ``seq`` committing
+        after a higher one would be skipped. On PostgreSQL a transaction-scoped advisory
+        lock, taken just before the first event or stream row, serialises that tail of
+        concurrent writes; SQLite already runs one write at a time.
+        """
+        if self.ordered or self.db.is_sqlite:
+            return
+        self.ordered = True
+        await self.db.engine.run_ddl(f"SELECT pg_advisory_xact_lock({ORDER_LOCK_ID})")
+
+
+def current_unit() -> UnitOfWork:
+    uow = _current.get()
+    if uow is None:
+        raise RuntimeError("not inside a write transaction (use `async with db.write()`)")
+    return uow
 
 
 _current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar(
@@ -80,7 +104,7 @@ class Database:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         if _current.get() is not None:
             raise RuntimeError("nested write transaction")
-        uow = UnitOfWork()
+        uow = UnitOfWork(self)
         token = _current.set(uow)
         try:
             async with self.engine.transaction():
@@ -98,9 +122,8 @@ class Database:
 
     async def emit(self, channel: str, name: str, data: Any) -> StreamMessage:
         """Store an SSE message in the current write; it is published after commit."""
-        uow = _current.get()
-        if uow is None:
-            raise RuntimeError("emit() outside a write transaction")
+        uow = current_unit()
+        await uow.order_lock()
         # SSE data uses json.dumps defaults, byte-compatible with the reference server.
         text = json.dumps(data)
         rows = await StreamRow.insert(
