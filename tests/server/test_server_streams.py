@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 import httpx
+import pytest
 
 from openintent.server.testing import DEV_KEY, ServerProcess, SSEMessage, iter_sse
 
@@ -119,3 +120,27 @@ def test_stream_needs_a_key(live_server: ServerProcess) -> None:
     r = httpx.get(f"{live_server.base_url}/api/v1/subscribe/intents/x")
     assert r.status_code == 401 and r.json()["detail"] == "Invalid or missing API key"
 
+
+
+def test_two_worker_processes_share_streams_through_postgres(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several worker processes need PostgreSQL (SQLite runs one process)")
+    with ServerProcess(database_url, workers=2) as srv:
+        base = srv.base_url
+        with httpx.Client(base_url=base, headers=AUTH) as c:
+            iid = c.post("/api/v1/intents", json={"title": "multi"}).json()["id"]
+        # Several subscribers: with two workers behind one port, some land on each process.
+        collectors = [start_collector(base, f"/api/v1/subscribe/intents/{iid}", 40) for _ in range(6)]
+
+        async def writes() -> None:
+            async with httpx.AsyncClient(base_url=base, headers=AUTH) as c:
+                for n in range(40):  # new connections spread over both workers
+                    r = await c.post(f"/api/v1/intents/{iid}/events",
+                                     json={"event_type": "comment", "payload": {"n": n}},
+                                     headers={"Connection": "close"})
+                    assert r.status_code == 200
+
+        asyncio.run(writes())
+        for t, got in collectors:
+            t.join(30)
+            assert [json.loads(m.data)["payload"]["n"] for m in got] == list(range(40))

@@ -37,6 +37,8 @@ INDEXES: list[str] = [
     "CREATE INDEX IF NOT EXISTS oi_stream_channel_seq ON oi_stream (channel, seq)",
 ]
 
+MIGRATION_LOCK_ID = 0x6F69_4D47  # arbitrary constant naming the schema-migration lock
+
 Migration = Callable[[Engine], Awaitable[None]]
 MIGRATIONS: list[tuple[int, Migration]] = []
 
@@ -58,9 +60,14 @@ def bind_tables(engine: Engine) -> None:  # type: ignore[type-arg]
 
 async def migrate(engine: Engine) -> None:  # type: ignore[type-arg]
     bind_tables(engine)
-    await create_db_tables(*TABLES, if_not_exists=True)
-    for ddl in INDEXES:
-        await engine.run_ddl(ddl)
+    # One transaction, so server processes starting together on one database take
+    # turns: concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL.
+    async with engine.transaction():
+        if engine.engine_type == "postgres":
+            await engine.run_ddl(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+        await create_db_tables(*TABLES, if_not_exists=True)
+        for ddl in INDEXES:
+            await engine.run_ddl(ddl)
     done = {row["version"] for row in await SchemaRow.select(SchemaRow.version)}
     for version, step in MIGRATIONS:
         if version not in done:

@@ -1,0 +1,138 @@
+"""Servers for our client's interop runs: each fixture yields a base URL and an API key.
+
+``server`` is parametrized over the servers listed in ``SERVERS``; today that is the
+reference release (openintent 0.17.0, started from the virtualenv named by
+``OPENINTENT_REF_PYTHON``). Our own server joins by adding a fixture that yields a
+:class:`ServerInfo` and its name to ``SERVERS``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openintent.client import AsyncOpenIntentClient, OpenIntentClient
+
+REF_KEYS = ("dev-user-key", "agent-research-key", "agent-synth-key")
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    name: str
+    base_url: str
+    api_key: str
+    other_key: str  # a second principal, for conflicts between holders
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"reference server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base_url}/.well-known/openintent.json", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"reference server did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def reference_server() -> Iterator[ServerInfo]:
+    python = os.environ.get("OPENINTENT_REF_PYTHON")
+    if not python:
+        pytest.skip(
+            "OPENINTENT_REF_PYTHON is not set: it must name the python of a virtualenv "
+            'holding "openintent[server]==0.17.0" (nox -s interop sets it)'
+        )
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="oi-ref-") as tmp:
+        log = Path(tmp) / "server.log"
+        env = {
+            **os.environ,
+            "OPENINTENT_API_KEYS": ",".join(REF_KEYS),
+            "DATABASE_URL": f"sqlite:///{tmp}/ref.db",
+        }
+        cmd = [python, "-m", "openintent.server", "--host", "127.0.0.1", "--port", str(port),
+               "--database-url", f"sqlite:///{tmp}/ref.db", "--log-level", "warning"]  # fmt: skip
+        with log.open("wb") as out:
+            proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                _wait_until_up(base_url, proc, log)
+                yield ServerInfo("reference", base_url, REF_KEYS[0], REF_KEYS[1])
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+
+
+SERVERS = ["reference"]
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def server(request: pytest.FixtureRequest) -> ServerInfo:
+    info: ServerInfo = request.getfixturevalue(f"{request.param}_server")
+    return info
+
+
+#: Public client attributes the interop tests touched (checked by the coverage test).
+USED: set[str] = set()
+
+
+class TracedClient(OpenIntentClient):
+    """Records which public methods the tests call."""
+
+    def __getattribute__(self, name: str) -> object:
+        if not name.startswith("_"):
+            USED.add(name)
+        return super().__getattribute__(name)
+
+
+class TracedAsyncClient(AsyncOpenIntentClient):
+    def __getattribute__(self, name: str) -> object:
+        if not name.startswith("_"):
+            USED.add(name)
+        return super().__getattribute__(name)
+
+
+@pytest.fixture
+def used_methods() -> set[str]:
+    return USED
+
+
+@pytest.fixture
+def client(server: ServerInfo) -> Iterator[OpenIntentClient]:
+    with TracedClient(server.base_url, server.api_key, "interop-agent") as c:
+        yield c
+
+
+@pytest.fixture
+def other_client(server: ServerInfo) -> Iterator[OpenIntentClient]:
+    with TracedClient(server.base_url, server.other_key, "other-agent") as c:
+        yield c
+
+
+@pytest.fixture
+def async_client(server: ServerInfo) -> AsyncOpenIntentClient:
+    # Its connection pool opens inside the test's event loop; tests close it.
+    return TracedAsyncClient(server.base_url, server.api_key, "interop-agent")
