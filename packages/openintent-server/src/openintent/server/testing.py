@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
@@ -135,8 +136,10 @@ class ServerProcess:
         self.env = dict(env or {})
         self.extra_args = extra_args
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     def start(self) -> ServerProcess:
+        self._log = tempfile.TemporaryFile()
         env = {**os.environ, **self.env}
         for var in ("OPENINTENT_API_KEYS", "DATABASE_URL", "OPENINTENT_DATABASE_URL"):
             env.pop(var, None)
@@ -149,14 +152,24 @@ class ServerProcess:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log,
+            # Own process group: granian forks workers, and a crash (SIGKILL) of the
+            # main process must take them along instead of leaving them serving.
+            start_new_session=True,
         )
         try:
             wait_until_ready(self.base_url, proc=self.proc)
-        except Exception:
+        except Exception as exc:
+            self._kill_group()
+            tail = self.log_tail()
             self.kill()
-            raise
+            raise RuntimeError(f"{exc}; server log:\n{tail}") from exc
         return self
+
+    def log_tail(self, limit: int = 4000) -> str:
+        """The end of the server's stderr (for failure messages)."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-limit:]
 
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM and wait; returns the exit code."""
@@ -166,19 +179,23 @@ class ServerProcess:
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self._kill_group()
             return self.proc.wait()
         finally:
-            if self.proc.stderr:
-                self.proc.stderr.close()
+            self._kill_group()  # any worker that outlived its parent
+            self._log.close()
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+        """SIGKILL to the server and its workers, as a crash of the host would."""
+        if self.proc is not None:
+            self._kill_group()
             self.proc.wait()
-        if self.proc is not None and self.proc.stderr:
-            self.proc.stderr.close()
+            self._log.close()
+
+    def _kill_group(self) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def __enter__(self) -> ServerProcess:
         return self.start()
