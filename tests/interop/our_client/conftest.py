@@ -1,9 +1,10 @@
 """Servers for our client's interop runs: each fixture yields a base URL and an API key.
 
-``server`` is parametrized over the servers listed in ``SERVERS``; today that is the
-reference release (openintent 0.17.0, started from the virtualenv named by
-``OPENINTENT_REF_PYTHON``). Our own server joins by adding a fixture that yields a
-:class:`ServerInfo` and its name to ``SERVERS``.
+``server`` is parametrized over the servers listed in ``SERVERS``: the reference release
+(openintent 0.17.0, started from the virtualenv named by ``OPENINTENT_REF_PYTHON``) and
+our own server (``openintent.server``, a real granian process on a loopback port over a
+fresh database: a SQLite file, or a new PostgreSQL database when
+``OPENINTENT_TEST_PG_URL`` is set).
 """
 
 from __future__ import annotations
@@ -86,7 +87,15 @@ def reference_server() -> Iterator[ServerInfo]:
                     proc.wait(5)
 
 
-SERVERS = ["reference"]
+@pytest.fixture(scope="session")
+def ours_server() -> Iterator[ServerInfo]:
+    from openintent.server.testing import ServerProcess, fresh_database_url
+
+    with fresh_database_url() as url, ServerProcess(url, api_keys=",".join(REF_KEYS)) as srv:
+        yield ServerInfo("ours", srv.base_url, REF_KEYS[0], REF_KEYS[1])
+
+
+SERVERS = ["reference", "ours"]
 
 
 @pytest.fixture(scope="session", params=SERVERS)

@@ -9,7 +9,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import OpenAPI
 
 import importlib
 
@@ -17,12 +17,25 @@ from openintent.server.api.discovery import DiscoveryController
 from openintent.server.api.streams import StreamController
 from openintent.server.areas import AREAS
 from openintent.server.config import ServerConfig
-from openintent.server.http.errors import EXCEPTION_HANDLERS
+from openintent.server.http.errors import EXCEPTION_HANDLERS, json_errors_only
+from openintent.server.http.openapi import (
+    DocumentedJsonRenderPlugin,
+    DocumentedSwaggerRenderPlugin,
+    WireAttrsSchemaPlugin,
+    document_protocol,
+)
+from openintent.server.http.params import check_parameters
 from openintent.server.services import Services
 from openintent.server.store.database import Database
 
 __all__ = ["create_app"]
 
+
+class _App(Litestar):
+    @property
+    def openapi_schema(self) -> OpenAPI:
+        """litestar's document, rewritten once (lazily: most apps never serve it)."""
+        return document_protocol(self, super().openapi_schema)
 
 
 def _controllers() -> list[Any]:
@@ -49,14 +62,20 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
 
     async def open_database() -> None:
         await db.start()
+        await services.get("subscriptions").start()  # webhook delivery loop
 
     async def close_database() -> None:
+        await services.get("subscriptions").stop()
         await db.stop()
 
-    return Litestar(
+    return _App(
         route_handlers=_controllers(),
         dependencies={name: _provider(name) for name in services.registry},
         exception_handlers=EXCEPTION_HANDLERS,
+        # After the API-key guard, before any handler: values no store can hold -> 422.
+        before_request=check_parameters,
+        after_request=json_errors_only,
+        plugins=[WireAttrsSchemaPlugin()],
         on_startup=[open_database],
         on_shutdown=[close_database],
         state=State({"config": config, "db": db, "services": services}),
@@ -66,12 +85,13 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
             allow_methods=["*"],
             allow_headers=["*"],
         ),
+        # Larger bodies are refused with 413 (JSON) while they are read.
         request_max_body_size=config.max_body_size,
         openapi_config=OpenAPIConfig(
             title="OpenIntent Coordination Protocol",
             version=__version__,
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin()],
+            render_plugins=[DocumentedSwaggerRenderPlugin(path="/"), DocumentedJsonRenderPlugin()],
         ),
         debug=False,
     )

@@ -212,7 +212,18 @@ class IntentService:
     ) -> IntentEvent:
         async with self.db.write():
             current = await self.get(intent_id)
-            await self.check(WriteAttempt(principal, current, "event"))
+            await self.check(
+                WriteAttempt(
+                    principal,
+                    current,
+                    "event",
+                    extra={
+                        "event_type": str(req.event_type),
+                        "payload": dict(req.payload),
+                        "actor": principal.fallback(req.actor),
+                    },
+                )
+            )
             event = await record_event(
                 intent_id, req.event_type, principal.fallback(req.actor), dict(req.payload)
             )
