@@ -206,7 +206,8 @@ async def core_steps(cli: Any, other: Any, label: str, ctx: Ctx) -> None:
             timedelta(seconds=30) < lease.expires_at - datetime.utcnow() <= timedelta(seconds=61),
             f"expires_at ~ now + 60 s: {lease.expires_at}",
         )
-        eq(lease.agent_id, cli.api_key, "holder = the API key (rfc-0003)")
+        # Our server names the acting agent (X-Agent-ID), never the caller's API key.
+        eq(lease.agent_id, cli.agent_id, "holder = the acting agent")
         conflict = await raises(
             LeaseConflictError,
             lambda: other.acquire_lease(work.id, "research"),

@@ -67,7 +67,7 @@ class AttachmentService:
                 mime_type=req.mime_type,
                 size=req.size,
                 storage_url=req.storage_url,
-                uploaded_by=principal.key,
+                uploaded_by=principal.actor,
                 created_at=utcnow(),
                 metadata=dict(req.metadata),
             )

@@ -130,7 +130,7 @@ class IntentService:
                 depends_on=list(dict.fromkeys(req.depends_on)),
                 created_at=now,
                 updated_at=now,
-                created_by=req.created_by or principal.key,
+                created_by=req.created_by or principal.actor,
                 governance_policy=req.governance_policy,
             )
             await IntentRow.insert(_row(intent))

@@ -17,8 +17,13 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """The name written on server-generated events and leases (reference: the key)."""
-        return self.key
+        """The name written on events, leases and records this caller creates.
+
+        The acting agent (``X-Agent-ID``) when the caller names one, else the key as the
+        reference does. Naming the agent keeps one caller's API key out of what other
+        callers can read; ownership checks still compare keys (see ``key``).
+        """
+        return self.agent_id or self.key
 
     def fallback(self, value: str | None) -> str:
         """A body's actor field, else ``X-Agent-ID``, else the key (spec README C3)."""

@@ -118,7 +118,7 @@ class SubscriptionService:
                     webhook_url=subscription.webhook_url,
                     active=True,
                     expires_at=subscription.expires_at,
-                    created_by=principal.key,
+                    created_by=principal.actor,
                     created_at=now,
                 )
             )
