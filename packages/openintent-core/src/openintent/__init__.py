@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from openintent.models import Intent as Intent
     from openintent.models import IntentStatus as IntentStatus
 
-try:
-    from importlib.metadata import version as _dist_version
+from importlib.metadata import version as _dist_version
 
+try:
     __version__ = _dist_version("openintent-core")
 except Exception:  # pragma: no cover - running from a source tree without metadata
     __version__ = "0.0.0"
@@ -36,6 +36,15 @@ except Exception:  # pragma: no cover - running from a source tree without metad
 
 def _missing(name: str, module: str) -> ImportError:
     dist = DISTRIBUTIONS.get(module, "openintent")
+    try:
+        installed = _dist_version(dist)
+    except Exception:
+        installed = None
+    if installed is not None:
+        return ImportError(
+            f"openintent.{name} is not provided by the installed {dist} {installed}",
+            name=module,
+        )
     extra = {"openintent-server": "server", "openintent-agents": "agents"}.get(dist)
     hint = f"pip install {dist}" + (f' (or "openintent[{extra}]")' if extra else "")
     return ImportError(
