@@ -97,6 +97,52 @@ def ours_server() -> Iterator[ServerInfo]:
 
 SERVERS = ["reference", "ours"]
 
+# Tests of the shared suite that need areas our server has not built yet: while the
+# area's server module is a stub ("not built yet") they must fail with 404 (strict
+# xfail); once it is built they run as plain tests.
+OURS_PENDING: dict[str, tuple[str, ...]] = {
+    "test_coordinator_leases_and_decision_records": ("coordinators",),
+    "test_tasks_and_plans": ("tasks",),
+    "test_vaults_grants_tools": ("vaults",),
+    "test_memory": ("memory",),
+    "test_agent_lifecycle": ("agents",),
+    "test_triggers": ("triggers",),
+    "test_async_client_drives_the_server": ("tasks",),  # client.tasks.create
+}
+# Tests of RFCs outside our server's spec (spec README: RFC-0018..0026 have no file;
+# our discovery lists RFC-0001..0017 only): they fail with 404 on our server.
+OURS_NOT_SERVED: dict[str, str] = {
+    "test_identity_and_verifiable_logs": "RFC-0018 identity and RFC-0019 logs are not served",
+    "test_channels_and_messages": "RFC-0021 messaging channels are not served",
+    "test_federation": "RFC-0022 federation is not served",
+}
+
+
+def _is_stub(area: str) -> bool:
+    import importlib
+
+    modules = (f"openintent.server.services.{area}", f"openintent.server.api.{area}")
+    return any("not built yet" in (importlib.import_module(m).__doc__ or "") for m in modules)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if not item.path.is_relative_to(here) or callspec is None:
+            continue
+        if callspec.params.get("server") != "ours":
+            continue
+        name = getattr(item, "originalname", item.name)
+        reason = OURS_NOT_SERVED.get(name)
+        stubs = [a for a in OURS_PENDING.get(name, ()) if _is_stub(a)]
+        if stubs:
+            reason = f"pending area(s) {stubs}: server module not built yet"
+        if reason:
+            from openintent.exceptions import NotFoundError
+
+            item.add_marker(pytest.mark.xfail(reason=reason, raises=NotFoundError, strict=True))
+
 
 @pytest.fixture(scope="session", params=SERVERS)
 def server(request: pytest.FixtureRequest) -> ServerInfo:

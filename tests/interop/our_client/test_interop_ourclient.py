@@ -380,7 +380,7 @@ def test_agent_lifecycle(client: OpenIntentClient) -> None:
     assert client.agents.deregister(agent)["status"] == "deregistered"
 
 
-def test_triggers(client: OpenIntentClient) -> None:
+def test_triggers(client: OpenIntentClient, server: Any) -> None:
     namespace = f"ns-{uuid.uuid4().hex[:6]}"
     trigger = client.create_trigger(
         "nightly", "schedule", condition={"cron": "0 18 * * *"}, namespace=namespace
@@ -388,9 +388,14 @@ def test_triggers(client: OpenIntentClient) -> None:
     assert client.get_trigger(trigger.trigger_id).name == "nightly"
     assert [t.trigger_id for t in client.list_triggers(namespace=namespace)] == [trigger.trigger_id]
     assert client.triggers.get(trigger.trigger_id).type == "schedule"
+    assert client.fire_trigger(trigger.trigger_id)["fire_count"] == 1  # fire keeps the version
     updated = client.update_trigger(trigger.trigger_id, trigger.version, enabled=False)
     assert updated.enabled is False
-    assert client.fire_trigger(trigger.trigger_id)["fire_count"] == 1
+    if server.name == "reference":  # rfc-0017 quirk 1: manual fire ignores `enabled`
+        assert client.fire_trigger(trigger.trigger_id)["fire_count"] == 2
+    else:  # rfc-0017: disabled triggers do not fire
+        with pytest.raises(ConflictError):
+            client.fire_trigger(trigger.trigger_id)
     client.delete_trigger(trigger.trigger_id)
     with pytest.raises(NotFoundError):
         client.get_trigger(trigger.trigger_id)
@@ -609,6 +614,21 @@ def test_methods_the_reference_server_cannot_serve(
     with pytest.raises(error) as raised:
         calls[method]()
     assert raised.value.status_code in (404, 405), reason
+
+
+def test_routes_our_server_adds(client: OpenIntentClient, server: Any) -> None:
+    """C14: the methods of ``UNSERVED`` work against our server, which serves their routes."""
+    if server.name == "reference":
+        pytest.skip("the reference server lacks these routes")
+    intent = new_intent(client)
+    assert intent.id in {i.id for i in client.list_intents(IntentStatus.DRAFT, limit=1000)}
+    client.assign_agent(intent.id, "x")
+    client.unassign_agent(intent.id, "x")
+    assert EventType.AGENT_UNASSIGNED in {e.event_type for e in client.get_events(intent.id)}
+    sub = client.subscribe(intent.id, webhook_url="https://hook")
+    assert [s.id for s in client.get_subscriptions(intent.id)] == [sub.id]
+    client.unsubscribe(sub.id)
+    assert client.get_subscriptions(intent.id) == []
 
 
 def public_methods() -> set[str]:

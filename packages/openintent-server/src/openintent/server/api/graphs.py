@@ -18,7 +18,7 @@ from openintent.models import ChildIntentCreateRequest, DependencyAddRequest
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import if_match, json_response
+from openintent.server.http.responses import idempotency_key, if_match, json_response
 from openintent.server.services.graphs import GraphService
 
 __all__ = ["CONTROLLERS", "GraphController"]
@@ -38,7 +38,8 @@ class GraphController(ApiController):
         data: JSONBody[ChildIntentCreateRequest],
         graphs: NamedDependency[GraphService],
     ) -> Response[bytes]:
-        return json_response(await graphs.create_child(principal_of(request), intent_id, data))
+        key = idempotency_key(request)
+        return json_response(await graphs.create_child(principal_of(request), intent_id, data, key))
 
     @get("/children")
     async def get_children(

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from openintent.core.converter import utcnow
+from openintent.core.converter import to_wire, utcnow
 from openintent.core.status import dependencies_met
 from openintent.exceptions import ConflictError, NotFoundError, ValidationError
 from openintent.models import (
@@ -33,7 +33,7 @@ from openintent.models import (
     IntentState,
     IntentStatus,
 )
-from openintent.server.services import Services
+from openintent.server.services import Services, idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt
 from openintent.server.services.intents import IntentService, intent_from_row
@@ -55,10 +55,17 @@ class GraphService:
     # -- writes -----------------------------------------------------------------------
 
     async def create_child(
-        self, principal: Principal, parent_id: str, req: ChildIntentCreateRequest
+        self,
+        principal: Principal,
+        parent_id: str,
+        req: ChildIntentCreateRequest,
+        idempotency_key: str | None = None,
     ) -> Intent:
         depends_on = list(dict.fromkeys(req.depends_on))
         async with self.db.write():
+            key = idempotency.scoped_key(principal, f"child:{parent_id}", idempotency_key or "")
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return Intent.from_dict(stored)
             rows = await IntentRow.select().where(IntentRow.id == parent_id).limit(1)
             if not rows:
                 raise NotFoundError("Parent intent not found", status_code=404)
@@ -86,6 +93,8 @@ class GraphService:
                 principal.actor,
                 {"parent_id": parent_id, "depends_on": depends_on},
             )
+            if idempotency_key:
+                await idempotency.record(key, to_wire(child))
         return child
 
     async def add_dependency(
