@@ -35,6 +35,8 @@ os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 PYTHON = "3.11"
 ROOT = Path(__file__).resolve().parent
 TEST_TOOLS = ("pytest", "pytest-timeout", "hypothesis")
+# tests/server/test_server_fuzz.py fuzzes the server's own /openapi.json.
+SERVER_TEST_TOOLS = (*TEST_TOOLS, "schemathesis")
 TEST_ENV = {
     # litellm downloads a price table at import unless told to use its bundled copy.
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -160,7 +162,7 @@ def server(session: nox.Session) -> None:
     """tests/server on SQLite (tests marked postgres are deselected)."""
     _require_tests(session, "server")
     _sync(session, "server")
-    _install_pinned(session, *TEST_TOOLS)
+    _install_pinned(session, *SERVER_TEST_TOOLS)
     _pytest(session, "server", "-m", "not postgres", env={pg_cluster.URL_ENV: None})
 
 
@@ -181,7 +183,7 @@ def server_pg(session: nox.Session) -> None:
         session.run("python", "scripts/pg_cluster.py", "--check")
         session.skip("tests/server/ has no test files yet: cluster checked, nothing to run")
     _sync(session, "server", extras=("postgres",))
-    _install_pinned(session, *TEST_TOOLS)
+    _install_pinned(session, *SERVER_TEST_TOOLS)
     with pg_cluster.cluster(bindir) as url:
         session.log(f"{pg_cluster.URL_ENV}={url}")
         _pytest(session, "server", env={pg_cluster.URL_ENV: url})

@@ -25,17 +25,25 @@ from openintent.models.enums import (
 )
 
 __all__ = [
+    "FAILOVER_AFTER_MISSED_HEARTBEATS",
     "UNRESPONSIVE_AFTER_MISSED_HEARTBEATS",
+    "CoordinatorActionRequest",
+    "CoordinatorHandoffRequest",
+    "CoordinatorHeartbeatRequest",
     "CoordinatorHeartbeatResponse",
     "CoordinatorLease",
     "CoordinatorLeaseCreateRequest",
+    "CoordinatorUpdateRequest",
     "DecisionRecord",
     "DecisionRecordCreateRequest",
+    "GuardrailStatus",
     "Guardrails",
 ]
 
 #: RFC-0013 §6.6: two consecutive missed heartbeats make a coordinator unresponsive.
 UNRESPONSIVE_AFTER_MISSED_HEARTBEATS = 2
+#: RFC-0013 §6.6: after a grace of three heartbeat intervals another coordinator may take over.
+FAILOVER_AFTER_MISSED_HEARTBEATS = 3
 
 
 @verbatim()
@@ -109,6 +117,8 @@ class CoordinatorLease(WireModel):
     metadata: dict[str, Any] = wire_field(
         factory=dict, key="lease_metadata", aliases=("metadata",), emit_aliases=("metadata",)
     )
+    # Not sent by the reference server: what the last heartbeat reported (RFC-0013 body).
+    last_heartbeat_report: dict[str, Any] | None = wire_field(default=None, omit_if_none=True)
 
     def is_expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at
@@ -134,6 +144,28 @@ class CoordinatorHeartbeatResponse(WireModel):
 
     next_heartbeat_at: dt.datetime
     status: str = "ok"
+
+
+@attrs.define
+class GuardrailStatus(WireModel):
+    """Answer of ``GET /coordinators/{id}/guardrails/status``: the checkable rules, now.
+
+    ``budget_state`` is ``ok``, ``warning`` (from ``warn_at_percentage``) or
+    ``exceeded``; ``spent_usd`` sums the intent's cost records in ``usd`` and ``cents``.
+    """
+
+    lease_id: str
+    intent_id: str | None = None
+    status: CoordinatorStatus = CoordinatorStatus.ACTIVE
+    budget_state: str = "ok"
+    max_budget_usd: float | None = None
+    spent_usd: float = 0.0
+    budget_percentage: float | None = None
+    active_tasks: int = 0
+    max_concurrent_tasks: int | None = None
+    recorded_failures: int = 0
+    auto_escalate_after_failures: int | None = None
+    checked_at: dt.datetime | None = None
 
 
 @attrs.define
@@ -194,3 +226,49 @@ class DecisionRecordCreateRequest(WireModel):
     rationale: str = attrs.field(metadata=wire_metadata(aliases=("reasoning",)))
     alternatives_considered: list[dict[str, Any]] = attrs.field(factory=list)
     confidence: float | None = attrs.field(default=None, validator=_unit_interval)
+
+
+@sparse
+@attrs.define(slots=False)
+class CoordinatorHeartbeatRequest(WireModel):
+    """Optional body of a heartbeat (RFC-0013); the reference client sends none."""
+
+    active_tasks: int | None = None
+    pending_decisions: int | None = None
+    budget_used_usd: float | None = None
+    status_summary: str | None = None
+
+
+def _positive_or_none(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value}")
+
+
+@sparse
+@attrs.define(slots=False)
+class CoordinatorUpdateRequest(WireModel):
+    """Body of ``PATCH /coordinators/{id}``: only the keys sent change (``null`` clears
+    ``supervisor_id`` / ``guardrails`` / ``expires_at``)."""
+
+    role: str | None = None
+    supervisor_id: str | None = None
+    guardrails: Guardrails | None = None
+    heartbeat_interval_seconds: int | None = attrs.field(default=None, validator=_positive_or_none)
+    expires_at: dt.datetime | None = None
+    metadata: dict[str, Any] | None = wire_field(default=None, aliases=("lease_metadata",))
+
+
+@attrs.define
+class CoordinatorHandoffRequest(WireModel):
+    """Body of ``handoff`` and ``replace``: the agent taking over and what it inherits."""
+
+    agent_id: str = attrs.field(metadata=wire_metadata(aliases=("to_agent_id", "to_agent")))
+    reason: str | None = None
+    state_summary: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class CoordinatorActionRequest(WireModel):
+    """Body of ``pause`` / ``resume`` / release."""
+
+    reason: str | None = None

@@ -18,12 +18,13 @@ import attrs
 from openintent.core.converter import wire_field
 from openintent.models._base import WireModel
 from openintent.models._wire_hooks import omit_empty, sparse, verbatim
-from openintent.models.enums import AgentStatus
+from openintent.models.enums import AgentStatus, EventType
 
 __all__ = [
     "AGENT_TRANSITIONS",
     "HEARTBEAT_STATUSES",
     "AgentCapacity",
+    "AgentEvent",
     "AgentHeartbeatResponse",
     "AgentRecord",
     "AgentRegisterRequest",
@@ -203,12 +204,35 @@ def merge_heartbeat(capacity: Mapping[str, Any] | None, heartbeat: Heartbeat) ->
 
 @attrs.define
 class AgentHeartbeatResponse(WireModel):
-    """Answer of the agent heartbeat endpoint; ``agent_status`` is an optional extra."""
+    """Answer of the agent heartbeat endpoint.
+
+    ``status``, ``server_timestamp`` and ``next_heartbeat_at`` are the reference's keys;
+    ``acknowledged``, ``agent_status`` and ``pending_commands`` (RFC-0016, e.g.
+    ``{"command": "drain", ...}`` while the agent is draining) are extras a server may add.
+    """
 
     server_timestamp: dt.datetime
     next_heartbeat_at: dt.datetime
     status: str = "ok"
+    acknowledged: bool | None = wire_field(default=None, omit_if_none=True)
     agent_status: AgentStatus | None = wire_field(default=None, omit_if_none=True)
+    pending_commands: list[dict[str, Any]] | None = wire_field(default=None, omit_if_none=True)
+
+
+@attrs.define
+class AgentEvent(WireModel):
+    """An entry of an agent's lifecycle log (``agent.registered``, ``agent.lifecycle``, …).
+
+    RFC-0016 puts these on a system log; intent event logs are per intent, so a server
+    keeps one log per agent.
+    """
+
+    id: str
+    agent_id: str
+    event_type: EventType | str
+    actor: str | None = None
+    payload: dict[str, Any] = attrs.field(factory=dict)
+    created_at: dt.datetime | None = None
 
 
 # -- request bodies -------------------------------------------------------------------
@@ -217,9 +241,13 @@ class AgentHeartbeatResponse(WireModel):
 @sparse
 @attrs.define(slots=False)
 class AgentRegisterRequest(WireModel):
-    """Body of ``POST /api/v1/agents/register``; ``metadata`` becomes ``agent_metadata``."""
+    """Body of ``POST /api/v1/agents/register``; ``metadata`` becomes ``agent_metadata``.
 
-    agent_id: str
+    ``agent_id`` is required there; RFC-0016's ``POST /api/v1/agents`` may leave it out
+    and have the server choose one, so the model lets the endpoint decide.
+    """
+
+    agent_id: str | None = None
     role_id: str | None = None
     name: str | None = None
     capabilities: list[str] = attrs.field(factory=list)

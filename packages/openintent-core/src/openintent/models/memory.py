@@ -175,6 +175,8 @@ class MemoryEntryCreateRequest(WireModel):
     pinned: bool = False
     priority: MemoryPriority = MemoryPriority.NORMAL
     sensitivity: MemorySensitivity | None = None
+    #: RFC-0015: an explicit expiry, taking precedence over ``ttl``.
+    expires_at: dt.datetime | None = None
 
 
 @sparse
@@ -187,6 +189,7 @@ class MemoryEntryUpdateRequest(WireModel):
     pinned: bool | None = None
     priority: MemoryPriority | None = None
     ttl: str | None = attrs.field(default=None, validator=_valid_ttl)
+    expires_at: dt.datetime | None = None
 
     def changes(self) -> dict[str, Any]:
         return {

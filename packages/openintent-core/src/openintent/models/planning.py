@@ -22,6 +22,7 @@ from openintent.models._base import WireModel
 from openintent.models._wire_hooks import sparse, verbatim
 from openintent.models.enums import (
     CheckpointTimeoutAction,
+    EscalationPriority,
     PlanFailureAction,
     PlanState,
     TaskStatus,
@@ -33,18 +34,31 @@ __all__ = [
     "TERMINAL_PLAN_STATES",
     "TERMINAL_TASK_STATUSES",
     "Checkpoint",
+    "CheckpointDecisionRequest",
     "MemoryPolicy",
     "Plan",
+    "PlanActionRequest",
     "PlanCondition",
     "PlanCreateRequest",
+    "PlanProgress",
     "PlanUpdateRequest",
     "Task",
+    "TaskActorRequest",
+    "TaskCancelRequest",
+    "TaskCompleteRequest",
     "TaskCreateRequest",
+    "TaskDelegateRequest",
+    "TaskEscalateRequest",
+    "TaskFailRequest",
+    "TaskProgress",
+    "TaskProgressRequest",
     "TaskUpdateRequest",
     "ToolRequirement",
     "is_plan_transition_allowed",
     "is_task_transition_allowed",
     "plan_tasks_finished",
+    "plan_transition_path",
+    "task_transition_path",
 ]
 
 
@@ -115,6 +129,59 @@ def is_plan_transition_allowed(
     return PlanState(target) in PLAN_TRANSITIONS[PlanState(current)]
 
 
+def _shortest_path(
+    edges: Mapping[Any, frozenset[Any]], start: Any, goal: Any, skip: Any = None
+) -> tuple[Any, ...] | None:
+    """Breadth-first: the statuses after ``start`` up to ``goal``; ``skip(a, b)`` drops an edge."""
+    if start == goal:
+        return ()
+    seen = {start}
+    frontier: list[tuple[Any, tuple[Any, ...]]] = [(start, ())]
+    while frontier:
+        following: list[tuple[Any, tuple[Any, ...]]] = []
+        for node, path in frontier:
+            for nxt in sorted(edges[node]):
+                if nxt in seen or (skip is not None and skip(node, nxt, start)):
+                    continue
+                if nxt == goal:
+                    return (*path, nxt)
+                seen.add(nxt)
+                following.append((nxt, (*path, nxt)))
+        frontier = following
+    return None
+
+
+def _retry_edge_later(node: TaskStatus, nxt: TaskStatus, start: TaskStatus) -> bool:
+    # ``failed -> ready`` is a retry: only as the first step, never a way round the table.
+    return node == _S.FAILED and nxt == _S.READY and node != start
+
+
+def task_transition_path(
+    current: TaskStatus | str, target: TaskStatus | str
+) -> tuple[TaskStatus, ...] | None:
+    """The shortest run of RFC steps from ``current`` to ``target``; ``None`` if there is none.
+
+    What a reference-era ``PATCH`` may do: jump ahead along the table (``pending ->
+    completed`` passes ``ready``, ``claimed``, ``running``), but never back, never out of
+    a finished status, and through a retry only when the task has failed. ``()`` means
+    no move (same status). Unknown values have no path.
+    """
+    if not (_known(TaskStatus, current) and _known(TaskStatus, target)):
+        return None
+    return _shortest_path(
+        TASK_TRANSITIONS, TaskStatus(current), TaskStatus(target), _retry_edge_later
+    )
+
+
+def plan_transition_path(
+    current: PlanState | str, target: PlanState | str
+) -> tuple[PlanState, ...] | None:
+    """Like :func:`task_transition_path`, over the plan states."""
+    if not (_known(PlanState, current) and _known(PlanState, target)):
+        return None
+    return _shortest_path(PLAN_TRANSITIONS, PlanState(current), PlanState(target))
+
+
 def plan_tasks_finished(statuses: Iterable[object]) -> bool:
     """A plan is done when every task is ``completed`` or ``skipped`` (RFC-0012 §6.2)."""
     return all(s in (TaskStatus.COMPLETED, TaskStatus.SKIPPED) for s in statuses)
@@ -172,6 +239,46 @@ class PlanCondition(WireModel):
     otherwise: str = "skip"
 
 
+# -- progress -------------------------------------------------------------------------
+
+
+@attrs.define
+class TaskProgress(WireModel):
+    """The latest progress a running task reported (``POST /tasks/{id}/progress``)."""
+
+    percentage: float | None = None
+    message: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+@attrs.define
+class PlanProgress(WireModel):
+    """A plan's progress, derived from its tasks' statuses on every read.
+
+    ``finished`` counts ``completed`` and ``skipped`` tasks, the ones that let a plan
+    complete; ``suspended_tasks`` lists tasks blocked while their intent waits for
+    human input (RFC-0026: ``task_id``, ``intent_id``, ``suspended_since``).
+    """
+
+    total: int = 0
+    finished: int = 0
+    percentage: float = 0.0
+    by_status: dict[str, int] = attrs.field(factory=dict)
+    suspended_tasks: list[dict[str, Any]] = attrs.field(factory=list)
+
+    @classmethod
+    def of(
+        cls, statuses: Iterable[str], suspended_tasks: Iterable[dict[str, Any]] = ()
+    ) -> PlanProgress:
+        by_status: dict[str, int] = {}
+        for status in statuses:
+            by_status[str(status)] = by_status.get(str(status), 0) + 1
+        total = sum(by_status.values())
+        finished = by_status.get(_S.COMPLETED, 0) + by_status.get(_S.SKIPPED, 0)
+        percentage = round(100.0 * finished / total, 1) if total else 0.0
+        return cls(total, finished, percentage, by_status, list(suspended_tasks))
+
+
 # -- responses ------------------------------------------------------------------------
 
 
@@ -215,6 +322,8 @@ class Task(WireModel):
     created_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None
+    # Not sent by the reference server; ours sends it once a task reports progress.
+    progress: TaskProgress | None = wire_field(default=None, omit_if_none=True)
 
     @property
     def is_terminal(self) -> bool:
@@ -259,6 +368,8 @@ class Plan(WireModel):
     )
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    # Not sent by the reference server; ours derives it from the plan's tasks.
+    progress: PlanProgress | None = wire_field(default=None, omit_if_none=True)
 
     def can_transition_to(self, target: PlanState | str, *, strict: bool = True) -> bool:
         return is_plan_transition_allowed(self.state, target, strict=strict)
@@ -313,6 +424,8 @@ class TaskUpdateRequest(WireModel):
     output: dict[str, Any] | None = None
     error: str | None = None
     blocked_reason: str | None = None
+    # Ours, not the reference's: replace the dependencies of a task still pending.
+    depends_on: list[str] | None = None
 
     def changes(self) -> dict[str, Any]:
         """The fields to write: every field that is not ``None``."""
@@ -350,3 +463,87 @@ class PlanUpdateRequest(WireModel):
         return {
             a.name: v for a in attrs.fields(type(self)) if (v := getattr(self, a.name)) is not None
         }
+
+
+# -- bodies of the task and plan actions (RFC-0012 paths the reference does not serve) -
+
+
+def _percentage(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 100.0:
+        raise ValueError(f"{attribute.name} must be between 0 and 100, got {value}")
+
+
+@attrs.define
+class TaskActorRequest(WireModel):
+    """Body of ``claim``, ``start`` and ``retry``; ``agent_id`` falls back to the caller."""
+
+    agent_id: str | None = None
+
+
+@attrs.define
+class TaskCompleteRequest(WireModel):
+    """Body of ``POST /tasks/{id}/complete``."""
+
+    output: dict[str, Any] | None = None
+    artifacts: list[str] = attrs.field(factory=list)
+    agent_id: str | None = None
+
+
+@attrs.define
+class TaskFailRequest(WireModel):
+    """Body of ``POST /tasks/{id}/fail``."""
+
+    error: str | None = None
+    agent_id: str | None = None
+
+
+@attrs.define
+class TaskProgressRequest(WireModel):
+    """Body of ``POST /tasks/{id}/progress`` (percentage 0..100)."""
+
+    percentage: float | None = attrs.field(default=None, validator=_percentage)
+    message: str | None = None
+    agent_id: str | None = None
+
+
+@attrs.define
+class TaskDelegateRequest(WireModel):
+    """Body of ``POST /tasks/{id}/delegate``: the sub-task to create under the task."""
+
+    name: str | None = None
+    description: str | None = None
+    capability: str | None = None
+    delegated_to: str | None = None
+    input: dict[str, Any] = attrs.field(factory=dict)
+    agent_id: str | None = None
+
+
+@attrs.define
+class TaskEscalateRequest(WireModel):
+    """Body of ``POST /tasks/{id}/escalate``."""
+
+    reason: str
+    priority: EscalationPriority = EscalationPriority.HIGH
+    agent_id: str | None = None
+
+
+@attrs.define
+class TaskCancelRequest(WireModel):
+    """Body of ``POST /tasks/{id}/cancel``."""
+
+    reason: str | None = None
+
+
+@attrs.define
+class PlanActionRequest(WireModel):
+    """Body of the plan actions (``activate``, ``pause``, ``resume``, ``cancel``)."""
+
+    reason: str | None = None
+
+
+@attrs.define
+class CheckpointDecisionRequest(WireModel):
+    """Body of a checkpoint ``approve`` / ``reject``; the decider falls back to the caller."""
+
+    decided_by: str | None = wire_field(default=None, aliases=("approved_by", "rejected_by"))
+    reason: str | None = wire_field(default=None, aliases=("notes",))

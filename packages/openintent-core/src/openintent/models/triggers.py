@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from openintent.core.converter import structure, to_dict, wire_field
 from openintent.models._base import WireModel
 from openintent.models._wire_hooks import sparse, verbatim, wire_metadata
 from openintent.models.enums import DeduplicationMode, TriggerType
+from openintent.models.intents import Intent
 
 __all__ = [
     "MAX_TRIGGER_DEPTH",
@@ -31,8 +33,10 @@ __all__ = [
     "TriggerCreateRequest",
     "TriggerDeleteResponse",
     "TriggerFireResponse",
+    "TriggerFiring",
     "TriggerLineage",
     "TriggerUpdateRequest",
+    "WebhookReceipt",
     "deduplication_outcome",
     "render_template",
 ]
@@ -91,11 +95,14 @@ def _cron_field(
 
 @attrs.frozen
 class CronSchedule:
-    """A parsed five-field cron expression, evaluated on naive wall-clock times.
+    """A parsed cron expression, evaluated on naive wall-clock times.
 
-    Standard semantics: when both day-of-month and day-of-week are restricted, a day
-    matching either one matches; day of week 0 and 7 are Sunday. Times are in the
-    trigger's ``timezone``; converting to it is the caller's job.
+    Five fields (minute hour day-of-month month day-of-week) as the RFC writes them, or
+    six with a leading seconds field (the Quartz / Spring / node-cron convention) for
+    sub-minute schedules such as ``*/10 * * * * *``. Standard semantics: when both
+    day-of-month and day-of-week are restricted, a day matching either one matches; day
+    of week 0 and 7 are Sunday. Times are in the trigger's ``timezone``; converting to
+    it is the caller's job (:meth:`TriggerCondition.next_fire_after` does it).
     """
 
     minutes: frozenset[int]
@@ -104,16 +111,24 @@ class CronSchedule:
     months: frozenset[int]
     weekdays: frozenset[int]
     either_day: bool
+    seconds: frozenset[int] = frozenset({0})
+    has_seconds: bool = False
 
     @classmethod
     def parse(cls, expression: str) -> CronSchedule:
         parts = expression.split()
-        if len(parts) != 5:
-            raise ValueError(f"cron needs 5 fields, got {len(parts)}: {expression!r}")
+        if len(parts) not in (5, 6):
+            raise ValueError(
+                f"cron needs 5 fields (or 6 with seconds), got {len(parts)}: {expression!r}"
+            )
+        seconds, has_seconds = frozenset({0}), len(parts) == 6
+        if has_seconds:
+            seconds = _cron_field(parts[0], "second", 0, 59, {})
+            parts = parts[1:]
         sets = [_cron_field(p, *spec) for p, spec in zip(parts, _FIELDS, strict=True)]
         weekdays = frozenset(d % 7 for d in sets[4])
         either = not parts[2].startswith("*") and not parts[4].startswith("*")
-        return cls(sets[0], sets[1], sets[2], sets[3], weekdays, either)
+        return cls(sets[0], sets[1], sets[2], sets[3], weekdays, either, seconds, has_seconds)
 
     def _day_matches(self, day: dt.date) -> bool:
         if day.month not in self.months:
@@ -122,17 +137,32 @@ class CronSchedule:
         by_weekday = (day.weekday() + 1) % 7 in self.weekdays
         return (by_date or by_weekday) if self.either_day else (by_date and by_weekday)
 
-    def matches(self, moment: dt.datetime) -> bool:
+    def _minute_matches(self, moment: dt.datetime) -> bool:
         return (
             moment.minute in self.minutes
             and moment.hour in self.hours
             and self._day_matches(moment.date())
         )
 
+    def matches(self, moment: dt.datetime) -> bool:
+        """Whether ``moment`` falls in a matching minute (and second, for six fields)."""
+        if self.has_seconds and moment.second not in self.seconds:
+            return False
+        return self._minute_matches(moment)
+
     def next_after(self, moment: dt.datetime, *, within_days: int = 5 * 366) -> dt.datetime | None:
-        """The first matching minute strictly after ``moment`` (``None`` if none soon)."""
-        current = moment.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-        limit = moment + dt.timedelta(days=within_days)
+        """The first matching time strictly after ``moment`` (``None`` if none soon)."""
+        minute = moment.replace(second=0, microsecond=0)
+        if self._minute_matches(minute):
+            later = [s for s in self.seconds if s > moment.second]
+            if later:
+                return minute + dt.timedelta(seconds=min(later))
+        found = self._next_minute(minute, moment + dt.timedelta(days=within_days))
+        return None if found is None else found + dt.timedelta(seconds=min(self.seconds))
+
+    def _next_minute(self, minute: dt.datetime, limit: dt.datetime) -> dt.datetime | None:
+        """The first matching minute strictly after ``minute``."""
+        current = minute + dt.timedelta(minutes=1)
         while current <= limit:
             if not self._day_matches(current.date()):
                 current = dt.datetime.combine(current.date() + dt.timedelta(days=1), dt.time())
@@ -229,6 +259,8 @@ class TriggerCondition(WireModel):
                     found.append(str(exc))
             if self.starts_at and self.ends_at and self.starts_at > self.ends_at:
                 found.append("'starts_at' is after 'ends_at'")
+            if _zone(self.timezone) is None:
+                found.append(f"unknown timezone {self.timezone!r} (use an IANA name)")
         elif trigger_type == TriggerType.EVENT:
             if not self.event:
                 found.append("an event condition needs 'event'")
@@ -244,6 +276,56 @@ class TriggerCondition(WireModel):
         return (self.starts_at is None or now >= self.starts_at) and (
             self.ends_at is None or now <= self.ends_at
         )
+
+    def next_fire_after(self, after: dt.datetime) -> dt.datetime | None:
+        """The first due time strictly after ``after``, both naive UTC; ``None`` if none.
+
+        ``cron`` is matched on the wall clock of ``timezone``; ``at`` (one-shot, used
+        when there is no ``cron``), ``starts_at`` and ``ends_at`` are instants, naive
+        ones read as UTC like every protocol timestamp.
+        """
+        zone = _zone(self.timezone)
+        if zone is None:
+            return None
+        start = after
+        if self.starts_at is not None and self.starts_at > after:
+            start = self.starts_at - dt.timedelta(microseconds=1)
+        if self.cron is None:
+            due = self.at if self.at is not None and self.at > start else None
+        else:
+            due = _next_cron_utc(CronSchedule.parse(self.cron), start, zone)
+        if due is None or (self.ends_at is not None and due > self.ends_at):
+            return None
+        return due
+
+
+def _zone(name: str) -> dt.tzinfo | None:
+    if name.upper() in ("UTC", "Z", "ETC/UTC"):
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _next_cron_utc(
+    schedule: CronSchedule, after: dt.datetime, zone: dt.tzinfo
+) -> dt.datetime | None:
+    """Next match of a wall-clock schedule in ``zone`` strictly after the UTC ``after``.
+
+    Around a DST change a local time can map to a UTC instant at or before ``after``
+    (the repeated hour); such matches are skipped.
+    """
+    local = after.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+    for _ in range(1000):
+        found = schedule.next_after(local)
+        if found is None:
+            return None
+        due = found.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+        if due > after:
+            return due
+        local = found
+    return None
 
 
 @verbatim()
@@ -331,6 +413,8 @@ class Trigger(WireModel):
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     last_fired_at: dt.datetime | None = None
+    # Extra (not in the reference): when the scheduler fires this trigger next.
+    next_fire_at: dt.datetime | None = wire_field(default=None, omit_if_none=True)
 
     def due_at(self, moment: dt.datetime) -> bool:
         """Whether an enabled schedule trigger fires at ``moment`` (trigger-local time)."""
@@ -348,11 +432,46 @@ class Trigger(WireModel):
 
 @attrs.define
 class TriggerFireResponse(WireModel):
-    """Answer of ``POST /api/v1/triggers/{id}/fire``; the intent keys are extras."""
+    """Answer of ``POST /api/v1/triggers/{id}/fire``; the keys after ``status`` are extras.
+
+    ``status`` is ``fired`` when an intent was created, else the firing's outcome
+    (``skipped``, ``queued``, ``cascade_limit``); ``intent`` is the created intent.
+    """
 
     fire_count: int
     status: str = "fired"
     intent_id: str | None = wire_field(default=None, omit_if_none=True)
+    deduplicated: bool | None = wire_field(default=None, omit_if_none=True)
+    intent: Intent | None = wire_field(default=None, omit_if_none=True)
+
+
+@attrs.define
+class TriggerFiring(WireModel):
+    """One entry of ``GET /api/v1/triggers/{id}/history``.
+
+    ``source``: ``manual``, ``schedule``, ``event``, ``webhook`` or ``queue`` (a deferred
+    firing released). ``outcome``: ``created``, ``skipped``, ``queued``,
+    ``cascade_limit`` or ``missed`` (a due time passed while no scheduler ran; missed
+    times are not back-filled). ``detail`` explains skips and assignment failures.
+    """
+
+    id: str
+    trigger_id: str
+    source: str
+    outcome: str
+    fired_at: dt.datetime
+    intent_id: str | None = None
+    due_at: dt.datetime | None = wire_field(default=None, omit_if_none=True)
+    event_id: str | None = wire_field(default=None, omit_if_none=True)
+    detail: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class WebhookReceipt(WireModel):
+    """Answer of a webhook receiver: 202 with the created intent, or 200 ``deduplicated``."""
+
+    trigger_id: str
+    intent_id: str | None = None
     deduplicated: bool | None = wire_field(default=None, omit_if_none=True)
 
 

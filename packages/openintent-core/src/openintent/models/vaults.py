@@ -35,9 +35,12 @@ __all__ = [
     "SECRET_METADATA_KEYS",
     "Credential",
     "CredentialCreateRequest",
+    "CredentialRotateRequest",
     "CredentialVault",
     "GrantConstraints",
+    "GrantDelegateRequest",
     "GrantRevokeResponse",
+    "GrantSuspendRequest",
     "InvocationRecordRequest",
     "ToolGrant",
     "ToolGrantCreateRequest",
@@ -247,6 +250,7 @@ class ToolInvokeResponse(WireModel):
     error: str | None = None
     duration_ms: int | None = None
     grant_id: str | None = wire_field(default=None, omit_if_none=True)
+    timestamp: dt.datetime | None = wire_field(default=None, omit_if_none=True)
 
 
 # -- request bodies -------------------------------------------------------------------
@@ -272,9 +276,25 @@ class CredentialCreateRequest(WireModel):
     auth_type: AuthType | str = AuthType.API_KEY
     scopes_available: list[str] = attrs.field(factory=list)
     metadata: dict[str, Any] = wire_field(factory=dict, aliases=("credential_metadata",))
+    expires_at: dt.datetime | None = None
 
     def split_metadata(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return split_secret_metadata(self.metadata)
+
+
+@sparse
+@attrs.define(slots=False)
+class CredentialRotateRequest(WireModel):
+    """Body of ``PATCH /api/v1/credentials/{id}/rotate`` (not served by the reference).
+
+    ``metadata`` is merged into the stored metadata (a ``null`` value removes the key);
+    the other fields replace the stored ones when given.
+    """
+
+    metadata: dict[str, Any] = wire_field(factory=dict, aliases=("credential_metadata",))
+    scopes_available: list[str] | None = None
+    expires_at: dt.datetime | None = None
+    rotated_by: str | None = None
 
 
 @sparse
@@ -290,6 +310,31 @@ class ToolGrantCreateRequest(WireModel):
     delegatable: bool = False
     context: dict[str, Any] = attrs.field(factory=dict)
     expires_at: dt.datetime | None = None
+
+
+@sparse
+@attrs.define(slots=False)
+class GrantDelegateRequest(WireModel):
+    """Body of ``POST /api/v1/grants/{id}/delegate`` (RFC-0014; not in the reference).
+
+    ``scopes`` defaults to the source grant's; ``constraints`` may only tighten the
+    source's; ``expires_at`` may not be later than the source's.
+    """
+
+    agent_id: str = attrs.field(metadata=wire_metadata(aliases=("target_agent_id",)))
+    scopes: list[str] | None = None
+    constraints: GrantConstraints | None = None
+    delegatable: bool = False
+    expires_at: dt.datetime | None = None
+    delegated_by: str | None = None
+
+
+@sparse
+@attrs.define(slots=False)
+class GrantSuspendRequest(WireModel):
+    """Optional body of ``PATCH /api/v1/grants/{id}/suspend`` (and revoke)."""
+
+    reason: str | None = None
 
 
 @sparse
@@ -314,9 +359,16 @@ class InvocationRecordRequest(WireModel):
 @sparse
 @attrs.define(slots=False)
 class ToolInvokeRequest(WireModel):
-    """Body of ``POST /api/v1/tools/invoke``."""
+    """Body of ``POST /api/v1/tools/invoke``.
 
-    tool_name: str
+    RFC-0014 additions the reference lacks: ``tool`` (an alias of ``tool_name``),
+    ``grant_id`` (use this grant instead of resolving one) and ``context``
+    (``intent_id`` / ``task_id`` the call is made for).
+    """
+
+    tool_name: str = attrs.field(metadata=wire_metadata(aliases=("tool",)))
     agent_id: str
     parameters: dict[str, Any] = attrs.field(factory=dict)
     idempotency_key: str | None = None
+    grant_id: str | None = None
+    context: dict[str, Any] = attrs.field(factory=dict)

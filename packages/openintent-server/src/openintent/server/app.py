@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from litestar import Litestar
@@ -10,8 +11,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPI
-
-import importlib
 
 from openintent.server.api.discovery import DiscoveryController
 from openintent.server.api.streams import StreamController
@@ -25,6 +24,8 @@ from openintent.server.http.openapi import (
     document_protocol,
 )
 from openintent.server.http.params import check_parameters
+from openintent.server.http.request import ProtocolRequest
+from openintent.server.scheduler import build_scheduler
 from openintent.server.services import Services
 from openintent.server.store.database import Database
 
@@ -59,12 +60,15 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
     config = config or ServerConfig.from_env()
     db = Database(config.database_url)
     services = Services.build(db)
+    scheduler = build_scheduler(services)
 
     async def open_database() -> None:
         await db.start()
         await services.get("subscriptions").start()  # webhook delivery loop
+        await scheduler.start()  # health sweeps, cron and event triggers
 
     async def close_database() -> None:
+        await scheduler.stop()
         await services.get("subscriptions").stop()
         await db.stop()
 
@@ -75,10 +79,11 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         # After the API-key guard, before any handler: values no store can hold -> 422.
         before_request=check_parameters,
         after_request=json_errors_only,
+        request_class=ProtocolRequest,
         plugins=[WireAttrsSchemaPlugin()],
         on_startup=[open_database],
         on_shutdown=[close_database],
-        state=State({"config": config, "db": db, "services": services}),
+        state=State({"config": config, "db": db, "services": services, "scheduler": scheduler}),
         cors_config=CORSConfig(
             allow_origins=list(config.cors_origins),
             allow_credentials=True,
@@ -95,4 +100,3 @@ def create_app(config: ServerConfig | None = None) -> Litestar:
         ),
         debug=False,
     )
-

@@ -36,6 +36,12 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _host_list(value: Iterable[str] | str) -> frozenset[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return frozenset(h.strip().lower() for h in value if h and h.strip())
+
+
 def _positive(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if value <= 0:
         raise ValueError(f"{attribute.name} must be positive, got {value}")
@@ -58,6 +64,11 @@ class ServerConfig:
     max_body_size: int = attrs.field(default=10 * 1024 * 1024, validator=_positive)
     sse_ping_interval: float = 15.0
     secret_key: str | None = None
+    # RFC-0014 tool proxy: hosts (names, addresses or CIDR networks) it may call although
+    # they are loopback/private; empty = public addresses only.
+    tool_allow_hosts: frozenset[str] = attrs.field(default=frozenset(), converter=_host_list)
+    # RFC-0015: episodic entries kept per agent before LRU eviction; 0 = unlimited.
+    memory_episodic_capacity: int = attrs.field(default=1000, validator=attrs.validators.ge(0))
 
     @classmethod
     def from_env(
@@ -87,6 +98,10 @@ class ServerConfig:
             values["max_body_size"] = int(env["OPENINTENT_MAX_BODY_SIZE"])
         if env.get("OPENINTENT_SECRET_KEY"):
             values["secret_key"] = env["OPENINTENT_SECRET_KEY"]
+        if env.get("OPENINTENT_TOOL_ALLOW_HOSTS"):
+            values["tool_allow_hosts"] = env["OPENINTENT_TOOL_ALLOW_HOSTS"]
+        if env.get("OPENINTENT_MEMORY_EPISODIC_CAPACITY"):
+            values["memory_episodic_capacity"] = int(env["OPENINTENT_MEMORY_EPISODIC_CAPACITY"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -105,4 +120,7 @@ class ServerConfig:
         }
         if self.secret_key:
             env["OPENINTENT_SECRET_KEY"] = self.secret_key
+        if self.tool_allow_hosts:
+            env["OPENINTENT_TOOL_ALLOW_HOSTS"] = ",".join(sorted(self.tool_allow_hosts))
+        env["OPENINTENT_MEMORY_EPISODIC_CAPACITY"] = str(self.memory_episodic_capacity)
         return env

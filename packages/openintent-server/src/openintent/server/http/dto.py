@@ -2,7 +2,9 @@
 
 litestar decodes attrs classes with msgspec, which ignores our wire names and
 aliases and fails at request time on unions of attrs classes; this DTO hands the
-decoded JSON to ``openintent.core.structure`` and keeps litestar's OpenAPI schema.
+decoded JSON to ``openintent.core.structure``. Bodies go through ``http.body`` first
+(Content-Type, storable JSON); the OpenAPI schema uses the wire names
+(``http.openapi.WireAttrsSchemaPlugin``).
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import typing
 from collections.abc import Generator
 from dataclasses import replace
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 from litestar.dto import AbstractDTO, DTOField
 from litestar.dto.data_structures import DTOFieldDefinition
-from litestar.typing import FieldDefinition
 from litestar.types.empty import Empty
+from litestar.typing import FieldDefinition
 
-from openintent.core.converter import loads, structure, to_wire
+from openintent.core.converter import structure, to_wire
+from openintent.exceptions import ValidationError
+from openintent.server.http.body import check_content_type, check_model, decode_json
 
 __all__ = ["CattrsDTO"]
 
@@ -26,8 +30,6 @@ T = TypeVar("T")
 
 
 class CattrsDTO(AbstractDTO[T], Generic[T]):
-    model_type: ClassVar[type[Any]]
-
     @classmethod
     def generate_field_definitions(
         cls, model_type: type[Any]
@@ -49,13 +51,13 @@ class CattrsDTO(AbstractDTO[T], Generic[T]):
         return attrs.has(field_definition.annotation)
 
     @classmethod
-    def create_for_field_definition(  # type: ignore[override]
+    def create_for_field_definition(
         cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
     ) -> None:
         return None
 
     @classmethod
-    def create_openapi_schema(  # type: ignore[override]
+    def create_openapi_schema(
         cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
     ) -> Any:
         return schema_creator.for_field_definition(
@@ -63,10 +65,17 @@ class CattrsDTO(AbstractDTO[T], Generic[T]):
         )
 
     def decode_bytes(self, value: bytes) -> Any:
-        return loads(value or b"{}", self.model_type)
+        check_content_type(self.asgi_connection.headers.get("content-type"))
+        return self.decode_builtins(decode_json(value or b"{}"))
 
     def decode_builtins(self, value: Any) -> Any:
-        return structure(value, self.model_type)
+        try:
+            obj = structure(value, self.model_type)
+        except OverflowError as exc:  # e.g. a timestamp whose UTC form leaves year 1..9999
+            msg = f"value out of range: {exc}"
+            raise ValidationError(msg, errors=[{"loc": ["body"], "msg": msg}]) from None
+        check_model(obj)
+        return obj
 
     def data_to_encodable_type(self, data: Any) -> Any:
         return to_wire(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -29,7 +30,7 @@ from openintent.exceptions import (
     ValidationError,
 )
 
-__all__ = ["EXCEPTION_HANDLERS", "error_response"]
+__all__ = ["EXCEPTION_HANDLERS", "error_response", "json_errors_only"]
 
 log = logging.getLogger("openintent.server")
 
@@ -48,9 +49,12 @@ _STATUS: list[tuple[type[OpenIntentError], int]] = [
 _CATTRS_LOC = re.compile(r"^(?P<msg>.*) @ \$(?P<path>.*)$")
 
 
-def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
+def error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[bytes]:
     return Response(
-        content=json.dumps(body).encode(),
+        # default=str: an error must never fail to serialise itself
+        content=json.dumps(body, default=str).encode(),
         status_code=status,
         media_type=MediaType.JSON,
         headers=headers,
@@ -75,9 +79,7 @@ def _validation_items(errors: list[Any]) -> list[dict[str, Any]]:
 
 
 def _protocol_error(_: Request[Any, Any, Any], exc: OpenIntentError) -> Response[bytes]:
-    status = exc.status_code or next(
-        (code for cls, code in _STATUS if isinstance(exc, cls)), 400
-    )
+    status = exc.status_code or next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
     detail: Any = exc.message
     if isinstance(exc.response, dict) and "detail" in exc.response:
         detail = exc.response["detail"]  # structured details, e.g. governance violations
@@ -98,20 +100,24 @@ def _protocol_error(_: Request[Any, Any, Any], exc: OpenIntentError) -> Response
     return error_response(status, body)
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def _parameter_item(e: dict[str, Any]) -> dict[str, Any]:
+    source, key = e.get("source", "query"), e.get("key", "")
+    if source == "body" and key == "data":
+        # litestar's report of an empty body; FastAPI's words for it
+        return {"type": "missing", "loc": ["body"], "msg": "Field required"}
+    return {"type": "value_error", "loc": [source, key], "msg": e.get("message", "invalid value")}
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc, ValidationException):
         # litestar rejects bad query/path parameters with 400; the protocol says 422.
         extra = exc.extra if isinstance(exc.extra, list) else []
-        items = [
-            {
-                "type": "value_error",
-                "loc": [e.get("source", "query"), e.get("key", "")],
-                "msg": e.get("message", "invalid value"),
-            }
-            for e in extra
-            if isinstance(e, dict)
-        ] or [{"type": "value_error", "loc": ["request"], "msg": exc.detail}]
+        items = [_parameter_item(e) for e in extra if isinstance(e, dict)] or [
+            {"type": "value_error", "loc": ["request"], "msg": exc.detail}
+        ]
         return error_response(422, {"detail": items, "message": exc.detail, "errors": items})
+    if exc.status_code >= 500:
+        log.error("%s on %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
     detail = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, exc.detail)
     headers = dict(exc.headers) if exc.headers else None
     return error_response(exc.status_code, {"detail": detail, "message": detail}, headers)
@@ -123,6 +129,25 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
         HTTP_500_INTERNAL_SERVER_ERROR,
         {"detail": "Internal Server Error", "message": "Internal Server Error"},
     )
+
+
+async def json_errors_only(response: Any) -> Any:
+    """``after_request`` hook: an error a handler answered in another format becomes JSON.
+
+    litestar's own documentation routes answer unknown pages with an HTML 404. (Async:
+    litestar would run a sync hook in a worker thread.)
+    """
+    status = getattr(response, "status_code", None)  # None on streams until they start
+    if not isinstance(response, Response) or not isinstance(status, int) or status < 400:
+        return response
+    media = str(response.media_type).split(";", 1)[0].strip().lower()
+    if media == MediaType.JSON or media.endswith("+json"):
+        return response
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return error_response(status, {"detail": phrase, "message": phrase})
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

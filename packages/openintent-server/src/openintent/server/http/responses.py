@@ -9,6 +9,7 @@ from litestar import MediaType, Request, Response
 
 from openintent.core.converter import to_wire
 from openintent.exceptions import ValidationError
+from openintent.server.http.body import INT64_MAX
 
 __all__ = ["idempotency_key", "if_match", "json_response", "wire"]
 
@@ -30,11 +31,15 @@ def json_response(value: Any, status_code: int = 200) -> Response[bytes]:
 
 
 def if_match(request: Request[Any, Any, Any]) -> int:
-    """The required ``If-Match: <int>`` precondition; 400 when absent or not a bare integer."""
+    """The required ``If-Match: <int>`` precondition; 400 when absent or not a bare integer.
+
+    Only ASCII digits count (``"²".isdigit()`` is true). A number past 64 bits matches
+    no version, so it is capped rather than handed to SQL, where it would overflow.
+    """
     raw = request.headers.get("if-match", "").strip()
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationError("If-Match header required", status_code=400)
-    return int(raw)
+    return min(int(raw), INT64_MAX) if len(raw) < 100 else INT64_MAX
 
 
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
