@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from openintent.exceptions import ValidationError
 
@@ -340,9 +341,18 @@ def register_value_type(
 # -- public helpers ------------------------------------------------------------------
 
 
+def _format(exc: BaseException, target: type | None) -> str:
+    # cattrs reduces a ValueError raised while building a model to "invalid value";
+    # keep the validator's own message, which says what is wrong.
+    generic = format_exception(exc, target)
+    if type(exc) is ValueError and str(exc):
+        return f"{generic}: {exc}"
+    return generic
+
+
 def _describe(exc: BaseException) -> list[str]:
     if isinstance(exc, cattrs.BaseValidationError):
-        return list(cattrs.transform_error(exc))
+        return list(cattrs.transform_error(exc, format_exception=_format))
     return [str(exc)]
 
 
