@@ -27,18 +27,25 @@ def server() -> object:
 def test_quickstart_default_server_and_curl(tmp_path: Path) -> None:
     """`openintent-server` with no flags: SQLite file in the working directory, dev keys."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENINTENT_API_KEYS", "DATABASE_URL", "OPENINTENT_DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENINTENT_API_KEYS", "DATABASE_URL", "OPENINTENT_DATABASE_URL")
+    }
     env["OPENINTENT_PORT"] = str(port)  # the page's port 8000 may be taken on a test machine
     exe = Path(sys.executable).with_name("openintent-server")
-    proc = subprocess.Popen([str(exe)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(exe)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", proc=proc)
-        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/intents",
-                       headers={"Content-Type": "application/json", "X-API-Key": "dev-user-key"},
-                       content=b'{"title": "Hello World", "created_by": "me"}')
-        assert r.status_code == 200 and r.json()["title"] == "Hello World"
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/intents",
+            headers={"Content-Type": "application/json", "X-API-Key": "dev-user-key"},
+            content=b'{"title": "Hello World", "created_by": "me"}',
+        )
+        assert r.status_code == 200
+        assert r.json()["title"] == "Hello World"
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
         assert (tmp_path / "openintent.db").exists()
     finally:
@@ -59,13 +66,20 @@ def test_programmatic_server_with_config(tmp_path: Path) -> None:
         server = OpenIntentServer(config=config)
         server.run()
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", proc=proc)
         base = f"http://127.0.0.1:{port}/api/v1/intents"
-        assert httpx.post(base, json={"title": "x"}, headers={"X-API-Key": "agent-key"}).status_code == 200
-        assert httpx.post(base, json={"title": "x"}, headers={"X-API-Key": "dev-user-key"}).status_code == 401
+        assert (
+            httpx.post(base, json={"title": "x"}, headers={"X-API-Key": "agent-key"}).status_code
+            == 200
+        )
+        assert (
+            httpx.post(base, json={"title": "x"}, headers={"X-API-Key": "dev-user-key"}).status_code
+            == 401
+        )
     finally:
         proc.terminate()
         proc.wait(15)
@@ -90,7 +104,8 @@ def test_client_usage_and_error_handling(server: ServerProcess) -> None:
         constraints={"deadline": "2024-02-01"},
     )
     client.update_state(
-        intent.id, intent.version,
+        intent.id,
+        intent.version,
         {"progress": 0.5, "phase": "analysis"},
     )
     with client.lease(intent.id, "analysis", duration_seconds=300) as lease:
@@ -98,7 +113,8 @@ def test_client_usage_and_error_handling(server: ServerProcess) -> None:
     client.set_status(intent.id, intent.version + 1, "completed")
 
     final = client.get_intent(intent.id)
-    assert final.status == "completed" and final.state.get("phase") == "analysis"
+    assert final.status == "completed"
+    assert final.state.get("phase") == "analysis"
     assert lease is not None
 
     outcome = None

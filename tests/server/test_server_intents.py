@@ -21,10 +21,14 @@ def create(client: Any, **body: Any) -> dict[str, Any]:
 
 def test_create_returns_reference_shape_with_both_parent_keys(client: Any) -> None:
     body = create(client, description="d", created_by="alice", constraints={"a": 1}, state={"x": 1})
-    assert body["version"] == 1 and body["status"] == "draft"
-    assert body["created_by"] == "alice" and body["state"] == {"x": 1}
-    assert body["parent_id"] is None and body["parent_intent_id"] is None
-    assert "T" in body["created_at"] and not body["created_at"].endswith("Z")
+    assert body["version"] == 1
+    assert body["status"] == "draft"
+    assert body["created_by"] == "alice"
+    assert body["state"] == {"x": 1}
+    assert body["parent_id"] is None
+    assert body["parent_intent_id"] is None
+    assert "T" in body["created_at"]
+    assert not body["created_at"].endswith("Z")
     got = client.get(f"/api/v1/intents/{body['id']}").json()
     assert got == body
 
@@ -33,11 +37,13 @@ def test_nested_patches_persist(client: Any) -> None:
     intent = create(client, state={"a": {"x": 1}, "items": [1]})
     r = client.post(
         f"/api/v1/intents/{intent['id']}/state",
-        json={"patches": [
-            {"op": "set", "path": "/a/y", "value": 2},
-            {"op": "append", "path": "/items", "value": 2},
-            {"op": "remove", "path": "/a/x"},
-        ]},
+        json={
+            "patches": [
+                {"op": "set", "path": "/a/y", "value": 2},
+                {"op": "append", "path": "/items", "value": 2},
+                {"op": "remove", "path": "/a/x"},
+            ]
+        },
         headers={"If-Match": "1"},
     )
     assert r.status_code == 200, r.text
@@ -57,7 +63,8 @@ def test_if_match_rules(client: Any, headers: dict[str, str], status: int) -> No
     )
     assert r.status_code == status, r.text
     if status == 409:
-        assert r.json()["current_version"] == 1 and "lease" not in r.text.lower()
+        assert r.json()["current_version"] == 1
+        assert "lease" not in r.text.lower()
 
 
 @pytest.mark.parametrize(
@@ -79,13 +86,21 @@ def test_bad_create_bodies_are_422_and_store_nothing(client: Any, body: dict[str
 
 def test_bad_patch_is_rejected_without_a_version_bump(client: Any) -> None:
     intent = create(client, state={"s": "text"})
-    for patch in ({"op": "replace", "path": "a"}, {"op": "set", "path": "/s/x", "value": 1},
-                  {"op": "remove", "path": "/missing"}, {"op": "set", "path": "", "value": 1}):
-        r = client.post(f"/api/v1/intents/{intent['id']}/state", json={"patches": [patch]},
-                        headers={"If-Match": "1"})
+    for patch in (
+        {"op": "replace", "path": "a"},
+        {"op": "set", "path": "/s/x", "value": 1},
+        {"op": "remove", "path": "/missing"},
+        {"op": "set", "path": "", "value": 1},
+    ):
+        r = client.post(
+            f"/api/v1/intents/{intent['id']}/state",
+            json={"patches": [patch]},
+            headers={"If-Match": "1"},
+        )
         assert r.status_code == 422, (patch, r.text)
     stored = client.get(f"/api/v1/intents/{intent['id']}").json()
-    assert stored["version"] == 1 and stored["state"] == {"s": "text"}
+    assert stored["version"] == 1
+    assert stored["state"] == {"s": "text"}
     events = client.get(f"/api/v1/intents/{intent['id']}/events").json()
     assert [e["event_type"] for e in events] == ["intent_created"]
 
@@ -95,7 +110,8 @@ def test_status_rules(client: Any) -> None:
     url = f"/api/v1/intents/{intent['id']}/status"
     assert client.post(url, json={"status": "bogus"}, headers={"If-Match": "1"}).status_code == 422
     r = client.post(url, json={"status": "completed", "reason": "done"}, headers={"If-Match": "1"})
-    assert r.status_code == 200 and r.json()["version"] == 2
+    assert r.status_code == 200
+    assert r.json()["version"] == 2
     assert client.post(url, json={"status": "draft"}, headers={"If-Match": "2"}).status_code == 422
     events = client.get(f"/api/v1/intents/{intent['id']}/events").json()
     assert events[0]["event_type"] == "status_changed"
@@ -103,11 +119,18 @@ def test_status_rules(client: Any) -> None:
 
 
 def test_unknown_parent_and_dependency_rejected_known_ones_stored(client: Any) -> None:
-    assert client.post("/api/v1/intents", json={"title": "c", "parent_intent_id": "nope"}).status_code == 422
-    assert client.post("/api/v1/intents", json={"title": "c", "depends_on": ["nope"]}).status_code == 422
+    assert (
+        client.post("/api/v1/intents", json={"title": "c", "parent_intent_id": "nope"}).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/v1/intents", json={"title": "c", "depends_on": ["nope"]}).status_code
+        == 422
+    )
     parent = create(client)
     child = create(client, parent_id=parent["id"], depends_on=[parent["id"]])
-    assert child["parent_id"] == parent["id"] and child["depends_on"] == [parent["id"]]
+    assert child["parent_id"] == parent["id"]
+    assert child["depends_on"] == [parent["id"]]
 
 
 def test_nested_routes_404_for_unknown_intent(client: Any) -> None:
@@ -125,11 +148,14 @@ def test_nested_routes_404_for_unknown_intent(client: Any) -> None:
 def test_events_and_assignment(client: Any) -> None:
     intent = create(client)
     iid = intent["id"]
-    r = client.post(f"/api/v1/intents/{iid}/events",
-                    json={"event_type": "my.custom", "payload": {"n": 1}})
-    assert r.status_code == 200 and r.json()["actor"] == DEV_KEY
+    r = client.post(
+        f"/api/v1/intents/{iid}/events", json={"event_type": "my.custom", "payload": {"n": 1}}
+    )
+    assert r.status_code == 200
+    assert r.json()["actor"] == DEV_KEY
     r = client.post(f"/api/v1/intents/{iid}/agents", json={"agent_id": "bob"})
-    assert r.status_code == 200 and r.json()["role"] == "worker"
+    assert r.status_code == 200
+    assert r.json()["role"] == "worker"
     assert [a["agent_id"] for a in client.get(f"/api/v1/intents/{iid}/agents").json()] == ["bob"]
     types = [e["event_type"] for e in client.get(f"/api/v1/intents/{iid}/events").json()]
     assert types == ["agent_assigned", "my.custom", "intent_created"]
@@ -142,7 +168,8 @@ def test_events_and_assignment(client: Any) -> None:
 
 def test_auth_precedes_validation(anon: Any) -> None:
     r = anon.post("/api/v1/intents", json={"bad": True})
-    assert r.status_code == 401 and r.json()["detail"] == "Invalid or missing API key"
+    assert r.status_code == 401
+    assert r.json()["detail"] == "Invalid or missing API key"
     assert anon.get("/.well-known/openintent.json").status_code == 200
 
 
@@ -152,8 +179,11 @@ def test_concurrent_writers_same_version_one_winner(live_server: ServerProcess) 
             intent = (await c.post("/api/v1/intents", json={"title": "race"})).json()
 
             async def write(n: int) -> int:
-                r = await c.post(f"/api/v1/intents/{intent['id']}/state",
-                                 json={"state": {"writer": n}}, headers={"If-Match": "1"})
+                r = await c.post(
+                    f"/api/v1/intents/{intent['id']}/state",
+                    json={"state": {"writer": n}},
+                    headers={"If-Match": "1"},
+                )
                 return r.status_code
 
             codes = await asyncio.gather(*(write(n) for n in range(20)))
@@ -166,25 +196,38 @@ def test_concurrent_writers_same_version_one_winner(live_server: ServerProcess) 
 
 
 def test_idempotency_key_returns_the_first_result(client: Any) -> None:
-    first = client.post("/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k1"})
-    again = client.post("/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k1"})
-    other = client.post("/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k2"})
+    first = client.post(
+        "/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k1"}
+    )
+    again = client.post(
+        "/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k1"}
+    )
+    other = client.post(
+        "/api/v1/intents", json={"title": "once"}, headers={"Idempotency-Key": "k2"}
+    )
     assert first.status_code == again.status_code == other.status_code == 200
     assert first.json() == again.json()
     assert other.json()["id"] != first.json()["id"]
     assert client.get("/api/v1/intents").json()["total"] == 2
-    bad = client.post("/api/v1/intents", json={"title": "x"}, headers={"Idempotency-Key": "k" * 300})
+    bad = client.post(
+        "/api/v1/intents", json={"title": "x"}, headers={"Idempotency-Key": "k" * 300}
+    )
     assert bad.status_code == 400
 
 
-def test_concurrent_creates_with_one_idempotency_key_create_once(live_server: ServerProcess) -> None:
+def test_concurrent_creates_with_one_idempotency_key_create_once(
+    live_server: ServerProcess,
+) -> None:
     async def run() -> set[str]:
         async with httpx.AsyncClient(base_url=live_server.base_url, headers=AUTH) as c:
+
             async def one() -> str:
-                r = await c.post("/api/v1/intents", json={"title": "dup"},
-                                 headers={"Idempotency-Key": "same"})
+                r = await c.post(
+                    "/api/v1/intents", json={"title": "dup"}, headers={"Idempotency-Key": "same"}
+                )
                 assert r.status_code == 200, r.text
                 return str(r.json()["id"])
+
             ids = set(await asyncio.gather(*(one() for _ in range(20))))
             total = (await c.get("/api/v1/intents")).json()["total"]
             assert total == 1

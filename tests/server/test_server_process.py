@@ -41,7 +41,10 @@ def test_acknowledged_writes_survive_kill_9(database_url: str) -> None:
         t.join(10)
     assert len(acknowledged) > 50, "the load ran"
 
-    with ServerProcess(database_url) as again, httpx.Client(base_url=again.base_url, headers=AUTH) as c:
+    with (
+        ServerProcess(database_url) as again,
+        httpx.Client(base_url=again.base_url, headers=AUTH) as c,
+    ):
         missing = [i for i in acknowledged if c.get(f"/api/v1/intents/{i}").status_code != 200]
         total = c.get("/api/v1/intents", params={"limit": 1}).json()["total"]
     assert missing == []
@@ -54,8 +57,9 @@ def test_sigterm_with_open_stream_exits_within_5s(database_url: str) -> None:
 
     def hold_stream() -> None:
         try:
-            with httpx.stream("GET", f"{srv.base_url}/api/v1/subscribe/intents/x",
-                              headers=AUTH, timeout=30) as r:
+            with httpx.stream(
+                "GET", f"{srv.base_url}/api/v1/subscribe/intents/x", headers=AUTH, timeout=30
+            ) as r:
                 opened.set()
                 for _ in r.iter_lines():
                     pass
@@ -73,11 +77,18 @@ def test_sigterm_with_open_stream_exits_within_5s(database_url: str) -> None:
 
 
 def test_cli_version_and_bad_flags() -> None:
-    out = subprocess.run([sys.executable, "-m", "openintent.server", "--version"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "openintent.server", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.startswith("openintent-server ")
-    bad = subprocess.run([sys.executable, "-m", "openintent.server", "--port", "0", "--log-level", "loud"],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "openintent.server", "--port", "0", "--log-level", "loud"],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2
 
 
@@ -86,5 +97,15 @@ def test_environment_configures_keys_and_flags_win(database_url: str) -> None:
     srv = ServerProcess(database_url, port=port, api_keys="flag-key")
     srv.env = {"OPENINTENT_API_KEYS": "env-key"}
     with srv:
-        assert httpx.get(f"{srv.base_url}/api/v1/intents", headers={"X-API-Key": "flag-key"}).status_code == 200
-        assert httpx.get(f"{srv.base_url}/api/v1/intents", headers={"X-API-Key": "env-key"}).status_code == 401
+        assert (
+            httpx.get(
+                f"{srv.base_url}/api/v1/intents", headers={"X-API-Key": "flag-key"}
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.get(
+                f"{srv.base_url}/api/v1/intents", headers={"X-API-Key": "env-key"}
+            ).status_code
+            == 401
+        )

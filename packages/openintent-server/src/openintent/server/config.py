@@ -51,7 +51,7 @@ def _positive(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
 class ServerConfig:
     """Everything the server process needs; usable as ``ServerConfig(port=..., ...)``."""
 
-    host: str = "0.0.0.0"  # noqa: S104 - the reference binds all interfaces by default
+    host: str = "0.0.0.0"
     port: int = attrs.field(default=8000, validator=_positive)
     database_url: str = DEFAULT_DATABASE_URL
     api_keys: frozenset[str] = attrs.field(default=DEFAULT_API_KEYS, converter=_keys)
@@ -71,9 +71,7 @@ class ServerConfig:
     memory_episodic_capacity: int = attrs.field(default=1000, validator=attrs.validators.ge(0))
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> ServerConfig:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServerConfig:
         """Defaults, then the environment, then explicit ``overrides`` (not ``None``)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}

@@ -72,7 +72,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_ready(base_url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_ready(
+    base_url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -139,16 +141,28 @@ class ServerProcess:
         self._log: Any = None
 
     def start(self) -> ServerProcess:
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
         env = {**os.environ, **self.env}
         for var in ("OPENINTENT_API_KEYS", "DATABASE_URL", "OPENINTENT_DATABASE_URL"):
             env.pop(var, None)
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "openintent.server",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--database-url", self.database_url, "--api-keys", self.api_keys,
-                "--workers", str(self.workers), "--log-level", "warning", *self.extra_args,
+                sys.executable,
+                "-m",
+                "openintent.server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--database-url",
+                self.database_url,
+                "--api-keys",
+                self.api_keys,
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+                *self.extra_args,
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -201,6 +215,9 @@ class ServerProcess:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -10,23 +10,62 @@ from openintent.server.http.responses import json_response
 
 __all__ = ["DiscoveryController"]
 
-RFCS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010",
-        "0011", "0012", "0013", "0014", "0015", "0016", "0017"]
+RFCS = [
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+    "0012",
+    "0013",
+    "0014",
+    "0015",
+    "0016",
+    "0017",
+]
 CAPABILITIES = [
-    "intents", "events", "agents", "state-patches", "optimistic-concurrency", "portfolios",
-    "attachments", "subscriptions", "cost-tracking", "retry-policies", "leasing", "governance",
-    "governance-enforcement", "access-control", "tools",
+    "intents",
+    "events",
+    "agents",
+    "state-patches",
+    "optimistic-concurrency",
+    "portfolios",
+    "attachments",
+    "subscriptions",
+    "cost-tracking",
+    "retry-policies",
+    "leasing",
+    "governance",
+    "governance-enforcement",
+    "access-control",
+    "tools",
 ]
 FEATURES = {
-    "intents": True, "events": True, "agents": True, "statePatches": True,
-    "optimisticConcurrency": True, "leasing": True, "governance": True,
-    "governanceEnforcement": True, "portfolios": True, "attachments": True,
-    "subscriptions": True, "costTracking": True, "retryPolicies": True, "accessControl": True,
+    "intents": True,
+    "events": True,
+    "agents": True,
+    "statePatches": True,
+    "optimisticConcurrency": True,
+    "leasing": True,
+    "governance": True,
+    "governanceEnforcement": True,
+    "portfolios": True,
+    "attachments": True,
+    "subscriptions": True,
+    "costTracking": True,
+    "retryPolicies": True,
+    "accessControl": True,
 }
 
 
 class DiscoveryController(Controller):
-    tags = ["discovery"]
+    tags = ["discovery"]  # noqa: RUF012 - litestar reads the class attribute
 
     @get("/.well-known/openintent.json")
     async def discovery(self, request: Request[Any, Any, Any]) -> Response[bytes]:

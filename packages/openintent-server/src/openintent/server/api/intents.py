@@ -32,11 +32,14 @@ Req = Request[Any, Any, Any]
 
 class IntentController(ApiController):
     path = "/api/v1/intents"
-    tags = ["intents"]
+    tags = ["intents"]  # noqa: RUF012 - litestar reads the class attribute
 
     @post("/", dto=CattrsDTO[IntentCreateRequest], status_code=200)
     async def create_intent(
-        self, request: Req, data: JSONBody[IntentCreateRequest], intents: NamedDependency[IntentService]
+        self,
+        request: Req,
+        data: JSONBody[IntentCreateRequest],
+        intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         key = idempotency_key(request)
         return json_response(await intents.create(principal_of(request), data, key))
@@ -53,12 +56,18 @@ class IntentController(ApiController):
         return json_response({"intents": items, "total": total, "limit": limit, "offset": offset})
 
     @get("/{intent_id:str}")
-    async def get_intent(self, intent_id: FromPath[str], intents: NamedDependency[IntentService]) -> Response[bytes]:
+    async def get_intent(
+        self, intent_id: FromPath[str], intents: NamedDependency[IntentService]
+    ) -> Response[bytes]:
         return json_response(await intents.get(intent_id))
 
     @post("/{intent_id:str}/state", dto=CattrsDTO[StatePatchRequest], status_code=200)
     async def patch_state(
-        self, request: Req, intent_id: FromPath[str], data: JSONBody[StatePatchRequest], intents: NamedDependency[IntentService]
+        self,
+        request: Req,
+        intent_id: FromPath[str],
+        data: JSONBody[StatePatchRequest],
+        intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         version = if_match(request)
         return json_response(
@@ -67,7 +76,11 @@ class IntentController(ApiController):
 
     @post("/{intent_id:str}/status", dto=CattrsDTO[StatusChangeRequest], status_code=200)
     async def set_status(
-        self, request: Req, intent_id: FromPath[str], data: JSONBody[StatusChangeRequest], intents: NamedDependency[IntentService]
+        self,
+        request: Req,
+        intent_id: FromPath[str],
+        data: JSONBody[StatusChangeRequest],
+        intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         version = if_match(request)
         return json_response(
@@ -94,23 +107,37 @@ class IntentController(ApiController):
 
     @post("/{intent_id:str}/events", dto=CattrsDTO[EventCreateRequest], status_code=200)
     async def log_event(
-        self, request: Req, intent_id: FromPath[str], data: JSONBody[EventCreateRequest], intents: NamedDependency[IntentService]
+        self,
+        request: Req,
+        intent_id: FromPath[str],
+        data: JSONBody[EventCreateRequest],
+        intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         return json_response(await intents.log_event(principal_of(request), intent_id, data))
 
     @get("/{intent_id:str}/agents")
-    async def list_agents(self, intent_id: FromPath[str], intents: NamedDependency[IntentService]) -> Response[bytes]:
+    async def list_agents(
+        self, intent_id: FromPath[str], intents: NamedDependency[IntentService]
+    ) -> Response[bytes]:
         return json_response(await intents.list_agents(intent_id))
 
     @post("/{intent_id:str}/agents", dto=CattrsDTO[AssignAgentRequest], status_code=200)
     async def assign_agent(
-        self, request: Req, intent_id: FromPath[str], data: JSONBody[AssignAgentRequest], intents: NamedDependency[IntentService]
+        self,
+        request: Req,
+        intent_id: FromPath[str],
+        data: JSONBody[AssignAgentRequest],
+        intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         return json_response(await intents.assign(principal_of(request), intent_id, data))
 
     @delete("/{intent_id:str}/agents/{agent_id:str}", status_code=200)
     async def unassign_agent(
-        self, request: Req, intent_id: FromPath[str], agent_id: FromPath[str], intents: NamedDependency[IntentService]
+        self,
+        request: Req,
+        intent_id: FromPath[str],
+        agent_id: FromPath[str],
+        intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         await intents.unassign(principal_of(request), intent_id, agent_id)
         return json_response({"message": "Agent unassigned"})

@@ -76,7 +76,7 @@ async def _open(request: Req, channel_names: list[str]) -> ServerSentEvent:
 
 class StreamController(ApiController):
     path = "/api/v1"
-    tags = ["subscriptions"]
+    tags = ["subscriptions"]  # noqa: RUF012 - litestar reads the class attribute
 
     @get("/subscribe/intents/{intent_id:str}")
     async def intent_stream(self, request: Req, intent_id: FromPath[str]) -> ServerSentEvent:
@@ -91,11 +91,15 @@ class StreamController(ApiController):
         return await _open(request, [channels.agent(agent_id)])
 
     @get("/intents/{intent_id:str}/subscribe")
-    async def intent_runtime_stream(self, request: Req, intent_id: FromPath[str]) -> ServerSentEvent:
+    async def intent_runtime_stream(
+        self, request: Req, intent_id: FromPath[str]
+    ) -> ServerSentEvent:
         return await _open(request, [channels.runtime_intent(intent_id)])
 
     @get("/portfolios/{portfolio_id:str}/subscribe")
-    async def portfolio_runtime_stream(self, request: Req, portfolio_id: FromPath[str]) -> ServerSentEvent:
+    async def portfolio_runtime_stream(
+        self, request: Req, portfolio_id: FromPath[str]
+    ) -> ServerSentEvent:
         return await _open(request, [channels.runtime_portfolio(portfolio_id)])
 
     @get("/agents/{agent_id:str}/subscribe")

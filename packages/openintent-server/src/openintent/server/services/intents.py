@@ -152,9 +152,7 @@ class IntentService:
             current = await self.get(intent_id)
             paths = tuple(p.path for p in patches)
             keys = tuple(dict.fromkeys(k for k in (_top_key(p) for p in paths) if k))
-            await self.check(
-                WriteAttempt(principal, current, "state", keys=keys, paths=paths)
-            )
+            await self.check(WriteAttempt(principal, current, "state", keys=keys, paths=paths))
             _check_version(current, if_match)
             new_state = apply_patches(current.state.data, patches)
             updated = await self._bump(current, state=new_state)
@@ -272,9 +270,13 @@ class IntentService:
         async with self.db.write():
             current = await self.get(intent_id)
             await self.check(WriteAttempt(principal, current, "unassign", agent_id=agent_id))
-            removed = await AssignmentRow.delete().where(
-                (AssignmentRow.intent_id == intent_id) & (AssignmentRow.agent_id == agent_id)
-            ).returning(AssignmentRow.id)
+            removed = (
+                await AssignmentRow.delete()
+                .where(
+                    (AssignmentRow.intent_id == intent_id) & (AssignmentRow.agent_id == agent_id)
+                )
+                .returning(AssignmentRow.id)
+            )
             if not removed:
                 raise NotFoundError("Agent is not assigned to this intent", status_code=404)
             await record_event(
@@ -302,14 +304,14 @@ class IntentService:
             values[IntentRow.status] = status.value
         for name, value in columns.items():
             values[getattr(IntentRow, name)] = value
-        rows = await IntentRow.update(values).where(
-            (IntentRow.id == current.id) & (IntentRow.version == current.version)
-        ).returning(*IntentRow.all_columns())
+        rows = (
+            await IntentRow.update(values)
+            .where((IntentRow.id == current.id) & (IntentRow.version == current.version))
+            .returning(*IntentRow.all_columns())
+        )
         if not rows:
             latest = await self.get(current.id)
-            raise ConflictError(
-                "Version conflict", current_version=latest.version, status_code=409
-            )
+            raise ConflictError("Version conflict", current_version=latest.version, status_code=409)
         return intent_from_row(rows[0])
 
     bump = _bump
@@ -331,7 +333,9 @@ class IntentService:
         if missing:
             raise ValidationError(
                 f"unknown dependencies: {', '.join(missing)}",
-                errors=[{"loc": ["body", "depends_on"], "msg": f"unknown intent {m}"} for m in missing],
+                errors=[
+                    {"loc": ["body", "depends_on"], "msg": f"unknown intent {m}"} for m in missing
+                ],
             )
 
     require_dependencies = _check_dependencies_exist

@@ -111,9 +111,7 @@ class Database:
                 yield uow
                 if uow.messages and self.bus.notify_in_transaction:
                     payload = dump_json([uow.messages[0].seq, uow.messages[-1].seq])
-                    await self.engine.run_ddl(
-                        f"SELECT pg_notify('{NOTIFY_CHANNEL}', '{payload}')"
-                    )
+                    await self.engine.run_ddl(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '{payload}')")
         finally:
             _current.reset(token)
         self.bus.publish_committed(uow.messages)
@@ -134,22 +132,29 @@ class Database:
         return message
 
     async def _load_stream(self, first: int, last: int) -> list[StreamMessage]:
-        rows = await StreamRow.select().where(
-            (StreamRow.seq >= first) & (StreamRow.seq <= last)
-        ).order_by(StreamRow.seq)
+        rows = (
+            await StreamRow.select()
+            .where((StreamRow.seq >= first) & (StreamRow.seq <= last))
+            .order_by(StreamRow.seq)
+        )
         return [_message(row) for row in rows]
 
     async def stream_after(
         self, channels: list[str], after: int, limit: int = 500
     ) -> list[StreamMessage]:
         """Stored messages on ``channels`` with ``seq > after``, oldest first."""
-        rows = await StreamRow.select().where(
-            StreamRow.channel.is_in(channels) & (StreamRow.seq > after)
-        ).order_by(StreamRow.seq).limit(limit)
+        rows = (
+            await StreamRow.select()
+            .where(StreamRow.channel.is_in(channels) & (StreamRow.seq > after))
+            .order_by(StreamRow.seq)
+            .limit(limit)
+        )
         return [_message(row) for row in rows]
 
     async def last_stream_seq(self) -> int:
-        rows = await StreamRow.select(StreamRow.seq).order_by(StreamRow.seq, ascending=False).limit(1)
+        rows = (
+            await StreamRow.select(StreamRow.seq).order_by(StreamRow.seq, ascending=False).limit(1)
+        )
         return int(rows[0]["seq"]) if rows else 0
 
 

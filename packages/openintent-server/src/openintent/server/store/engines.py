@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,7 +27,6 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 __all__ = ["EmbeddedSQLiteEngine", "make_engine", "sqlite_path"]
-
 
 
 def _is_read(query: str) -> bool:
@@ -176,5 +174,3 @@ def make_engine(url: str) -> Engine[Any]:
             config["password"] = unquote(parts.password)
         return PostgresEngine(config=config)
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://…")
-
-

@@ -29,7 +29,14 @@ class SchemaRow(Table, tablename="oi_schema"):
     applied_at = Timestamp()
 
 
-TABLES: list[type[Table]] = [SchemaRow, IntentRow, EventRow, AssignmentRow, StreamRow, IdempotencyRow]
+TABLES: list[type[Table]] = [
+    SchemaRow,
+    IntentRow,
+    EventRow,
+    AssignmentRow,
+    StreamRow,
+    IdempotencyRow,
+]
 
 # Composite indexes piccolo cannot declare on a column.
 INDEXES: list[str] = [
