@@ -12,25 +12,11 @@ import httpx
 import pytest
 
 from openintent.server import channels
-from openintent.server.api.access import AccessController
-from openintent.server.api.access_guard import require_intent_access
-from openintent.server.api.base import ApiController
-from openintent.server.api.governance import GovernanceController
 from openintent.server.testing import DEV_KEY, ServerProcess
 
 API = "/api/v1/intents"
 OTHER = "agent-research-key"
 AS_OTHER = {"X-API-Key": OTHER}
-
-
-@pytest.fixture(autouse=True)
-def _route_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reads are enforced by the route guard, which ``ApiController.guards`` lists once
-    ``api/base.py`` is wired; until then the in-process apps of this module add it.
-    (The controllers that extend the base list were imported above, unpatched.)"""
-    for controller in (ApiController, GovernanceController, AccessController):
-        if require_intent_access not in controller.guards:
-            monkeypatch.setattr(controller, "guards", [*controller.guards, require_intent_access])
 
 
 # -- helpers ---------------------------------------------------------------------------

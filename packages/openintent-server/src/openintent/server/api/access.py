@@ -18,7 +18,6 @@ from openintent.models import (
 from openintent.server.api.access_guard import (
     INTENT_PERMISSION,
     NO_PERMISSION,
-    reject_unstorable_params,
 )
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
@@ -36,7 +35,6 @@ class AccessController(ApiController):
     path = "/api/v1/intents/{intent_id:str}"
     tags = ["access"]  # noqa: RUF012 - litestar reads the class attribute
     # NUL in ids or filters would reach PostgreSQL as an error (a 500) otherwise.
-    guards = [*ApiController.guards, reject_unstorable_params]  # noqa: RUF012
 
     @get("/acl")
     async def get_acl(

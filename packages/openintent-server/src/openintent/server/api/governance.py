@@ -16,7 +16,7 @@ from openintent.models import (
     EscalationCreateRequest,
     EscalationResolveRequest,
 )
-from openintent.server.api.access_guard import INTENT_PERMISSION, reject_unstorable_params
+from openintent.server.api.access_guard import INTENT_PERMISSION
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
@@ -34,7 +34,6 @@ class GovernanceController(ApiController):
     path = "/api/v1"
     tags = ["governance"]  # noqa: RUF012 - litestar reads the class attribute
     # NUL in ids or filters would reach PostgreSQL as an error (a 500) otherwise.
-    guards = [*ApiController.guards, reject_unstorable_params]  # noqa: RUF012
 
     # -- arbitration and decisions ----------------------------------------------------
 

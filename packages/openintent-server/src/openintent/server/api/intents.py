@@ -47,12 +47,19 @@ class IntentController(ApiController):
     @get("/")
     async def list_intents(
         self,
+        request: Req,
         intents: NamedDependency[IntentService],
         status: FromQuery[IntentStatus | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Response[bytes]:
-        items, total = await intents.list(status=status, limit=limit, offset=offset)
+        access = request.app.state.services.get("access")
+        items, total = await intents.list_intents(
+            status=status,
+            limit=limit,
+            offset=offset,
+            readable=access.readable_clause(principal_of(request)),
+        )
         return json_response({"intents": items, "total": total, "limit": limit, "offset": offset})
 
     @get("/{intent_id:str}")

@@ -79,11 +79,16 @@ class IntentService:
         if not await IntentRow.exists().where(IntentRow.id == intent_id):
             raise NotFoundError("Intent not found", status_code=404)
 
-    async def list(
-        self, *, status: IntentStatus | None, limit: int, offset: int
+    async def list_intents(
+        self, *, status: IntentStatus | None, limit: int, offset: int, readable: Any = None
     ) -> tuple[list[Intent], int]:
+        """A page of intents; ``readable`` is a where-clause limiting them to what the
+        caller may read (access control, RFC-0011)."""
         query = IntentRow.select().order_by(IntentRow.created_at).limit(limit).offset(offset)
         count = IntentRow.count()
+        if readable is not None:
+            query = query.where(readable)
+            count = count.where(readable)
         if status is not None:
             query = query.where(IntentRow.status == status.value)
             count = count.where(IntentRow.status == status.value)
