@@ -164,9 +164,9 @@ def render(results: dict[str, Any]) -> str:
     lines += [
         f"Settings: {st['duration']:g} s per measured run after a {st['warmup']:g} s warm-up; "
         f"runner, servers, wrk and SSE clients at nice {st.get('effective_nice', 0)} "
-        f"(and so were their autogroups: `{st.get('autogroup', '?')}`); a run was "
-        f"repeated (up to {st['retries']} times) when other processes used more than "
-        f"{st['max_other']:g} cores during it. SQLite files on "
+        f"(and so were their autogroups: `{st.get('autogroup', '?')}`); a run during which "
+        f"other processes used more than {st['max_other']:g} cores was measured again "
+        f"(at most {st['retries']} repeats; the least disturbed run is kept). SQLite files on "
         f"{results.get('database_filesystem', '?')}.",
         "",
     ]

@@ -549,9 +549,9 @@ def main(argv: list[str] | None = None) -> int:
             elif scenario == "scale" and spec.name in args.scale_targets:
                 results["scale"][spec.name] = scale_scenario(spec, args, workdir)
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
     markdown = render(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     if args.markdown:
         Path(args.markdown).write_text(markdown)
     print(markdown)

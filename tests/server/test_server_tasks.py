@@ -438,21 +438,28 @@ def test_a_patch_out_of_failed_is_a_retry(client: Any) -> None:
 
 def test_the_intents_retry_policy_limits_and_delays_retries(client: Any) -> None:
     iid = intent(client)
-    policy = {"strategy": "fixed", "max_retries": 1, "base_delay_ms": 60_000}
+    policy = {
+        "strategy": "fixed",
+        "max_retries": 1,
+        "base_delay_ms": 60_000,
+        "fallback_agent_id": "backup",
+    }
     assert client.put(f"{API}/intents/{iid}/retry-policy", json=policy).status_code == 200
     tid = task(client, iid, max_attempts=5)["id"]
     run(client, tid)
     ok(act(client, tid, "fail", agent_id="w"))
     retried = ok(act(client, tid, "retry"))
+    assert retried["assigned_agent"] == "backup"
     (_, payload) = events(client, iid, "task.retrying")[0]
     assert payload["next_attempt_at"] > retried["created_at"]
-    r = act(client, tid, "claim")
+    assert act(client, tid, "claim", agent_id="w").status_code == 403  # the fallback's turn
+    r = act(client, tid, "claim", agent_id="backup")
     assert r.status_code == 409
     assert "may be retried from" in r.json()["detail"]
     clock = use_clock(client)
     clock.advance(61)
-    run(client, tid)
-    ok(act(client, tid, "fail", agent_id="w"))
+    run(client, tid, "backup")
+    ok(act(client, tid, "fail", agent_id="backup"))
     r = act(client, tid, "retry")
     assert r.status_code == 409
     assert "allows 1 retries" in r.json()["detail"]
@@ -791,6 +798,8 @@ def test_delegation_blocks_the_parent_until_its_sub_task_is_done(client: Any) ->
         "s",
         ["search"],
     )
+    assert (sub["version"], sub["status"]) == (1, "pending")
+    assert act(client, sub["id"], "claim", agent_id="other").status_code == 403  # assigned to s
     blocked = get(client, parent["id"])
     assert (blocked["status"], blocked["blocked_reason"]) == ("blocked", "delegated")
     ok(patch(client, sub["id"], status="completed"))

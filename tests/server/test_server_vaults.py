@@ -787,6 +787,48 @@ def test_idempotent_replay(vc: Any, upstream: Upstream) -> None:
     assert ok(invoke(vc, idempotency_key="twice"))["invocation_id"] != first["invocation_id"]
 
 
+def _execute(database_url: str, sql: str, *args: Any) -> None:
+    """One statement with ``?`` placeholders, on SQLite or PostgreSQL."""
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as conn:
+            conn.execute(sql, args)
+        return
+
+    async def run() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(database_url)
+        try:
+            numbered = sql
+            for n in range(1, len(args) + 1):
+                numbered = numbered.replace("?", f"${n}", 1)
+            await conn.execute(numbered, *args)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def test_abandoned_call_does_not_block_its_key(vc: Any, database_url: str) -> None:
+    g = grant(vc, credential(vc))
+    old = utcnow() - dt.timedelta(minutes=10)
+    _execute(
+        database_url,
+        "INSERT INTO oi_tool_invocations (id, grant_id, service, tool, agent_id, parameters, "
+        "status, idempotency_key, idempotency_scope, context, proxied, timestamp) "
+        "VALUES (?, ?, 'svc', 'search', 'agent-a', '{}', 'pending', 'k', ?, '{}', ?, ?)",
+        "crashed-call",
+        g["id"],
+        "agent-a\x1fk",
+        True,
+        old,
+    )
+    assert ok(invoke(vc, idempotency_key="k"))["status"] == "success"
+    abandoned = ok(vc.get("/api/v1/invocations/crashed-call"))
+    assert abandoned["status"] == "error"
+    assert abandoned["error"]["message"].startswith("Abandoned")
+
+
 # -- the proxy: real upstream calls ---------------------------------------------------------
 
 
@@ -1006,6 +1048,7 @@ def test_manual_records_and_queries(vc: Any) -> None:
     ]
     assert ok(vc.get("/api/v1/grants/unknown/invocations")) == []
     assert vc.get(f"/api/v1/grants/{g['id']}/invocations?limit=x").status_code == 422
+    assert vc.get("/api/v1/invocations?status=great").status_code == 422
     found = ok(vc.get("/api/v1/invocations?tool=other"))
     assert (found["total"], [r["id"] for r in found["invocations"]]) == (1, [second["id"]])
     assert ok(vc.get("/api/v1/tasks/t-1/invocations"))["total"] == 2

@@ -21,7 +21,7 @@ from openintent.core.converter import structure, to_wire
 from openintent.exceptions import NotFoundError, ValidationError
 from openintent.models import MemoryEntryCreateRequest, MemoryEntryUpdateRequest, MemoryType
 from openintent.server.api.base import ApiController
-from openintent.server.api.vaults import bound
+from openintent.server.api.support import bound
 from openintent.server.http.auth import principal_of
 from openintent.server.http.body import check_content_type, check_model, decode_json
 from openintent.server.http.dto import CattrsDTO

@@ -16,12 +16,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from openintent.exceptions import NotFoundError
 from openintent.models import ToolInvokeRequest
 from openintent.server.api.base import ApiController
-from openintent.server.api.vaults import bound
+from openintent.server.api.support import bound, query_error
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
 from openintent.server.http.errors import error_response
 from openintent.server.http.responses import json_response
-from openintent.server.services._checks import invalid
 from openintent.server.services.tools import ToolRefused, ToolService
 
 __all__ = ["ToolController"]
@@ -60,7 +59,7 @@ class ToolController(ApiController):
         """Tools the agent (``agent_id``, else ``X-Agent-ID``) can invoke now."""
         agent = agent_id or principal_of(request).agent_id
         if not agent:
-            raise invalid("agent_id", "give agent_id or send X-Agent-ID")
+            raise query_error("agent_id", "give agent_id or send X-Agent-ID")
         return json_response({"agent_id": agent, "tools": await tools.granted(agent)})
 
     @get("/{service:str}")

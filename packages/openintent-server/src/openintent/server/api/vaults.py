@@ -8,14 +8,12 @@ lacks answer wrapped lists (``{"vaults": [...]}``, ``{"grants": [...]}``, ...).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, patch, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from openintent.core.converter import structure
 from openintent.models import GrantStatus
 from openintent.models.vaults import (
     CredentialCreateRequest,
@@ -27,44 +25,19 @@ from openintent.models.vaults import (
     VaultCreateRequest,
 )
 from openintent.server.api.base import ApiController
+from openintent.server.api.support import bound, query_error, read_body
+from openintent.server.api.tools import ToolController
 from openintent.server.http.auth import principal_of
-from openintent.server.http.body import check_content_type, check_model, decode_json
 from openintent.server.http.dto import CattrsDTO
 from openintent.server.http.responses import json_response
 from openintent.server.services._checks import invalid
-from openintent.server.services.vaults import VaultService
+from openintent.server.services.vaults import INVOCATION_STATUSES, VaultService
 
-__all__ = ["CONTROLLERS", "bound", "read_body"]
+__all__ = ["CONTROLLERS"]
 
 Req = Request[Any, Any, Any]
-T = TypeVar("T")
 Limit = Annotated[int, QueryParameter(ge=1, le=1000)]
 Offset = Annotated[int, QueryParameter(ge=0)]
-
-
-def bound(name: str) -> Provide:
-    """The area service, with the app's configuration bound to it (key, allowed hosts)."""
-
-    def provide(state: State) -> Any:
-        service = state.services.get(name)
-        service.settings.bind(state.config)
-        return service
-
-    return Provide(provide, sync_to_thread=False)
-
-
-async def read_body(request: Req, model: type[T], **defaults: Any) -> T:
-    """A body parsed like ``CattrsDTO`` does, with ``defaults`` for absent keys (from the
-    path); an empty body is ``{}``."""
-    check_content_type(request.headers.get("content-type"))
-    document = decode_json(await request.body() or b"{}")
-    if not isinstance(document, dict):
-        raise invalid("body", "must be a JSON object")
-    for key, value in defaults.items():
-        document.setdefault(key, value)
-    parsed = structure(document, model)
-    check_model(parsed)
-    return parsed
 
 
 class _VaultArea(ApiController):
@@ -268,6 +241,8 @@ class InvocationController(_VaultArea):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Response[bytes]:
+        if status is not None and status not in (*INVOCATION_STATUSES, "pending"):
+            raise query_error("status", f"must be one of {', '.join(INVOCATION_STATUSES)}, pending")
         filters = {
             "grant_id": grant_id,
             "agent_id": agent_id,
@@ -319,18 +294,12 @@ class ScopedInvocationController(_VaultArea):
         )
 
 
-def _controllers() -> list[Any]:
-    from openintent.server.api.tools import ToolController
-
-    return [
-        VaultController,
-        CredentialController,
-        GrantController,
-        AgentGrantController,
-        InvocationController,
-        ScopedInvocationController,
-        ToolController,
-    ]
-
-
-CONTROLLERS: list[Any] = _controllers()
+CONTROLLERS: list[Any] = [
+    VaultController,
+    CredentialController,
+    GrantController,
+    AgentGrantController,
+    InvocationController,
+    ScopedInvocationController,
+    ToolController,
+]

@@ -1,8 +1,9 @@
-"""Path and query values that would crash a store, refused with 422 before the handler.
+"""Path and query values that would crash a store, refused before the handler.
 
 litestar validates parameter types, but it lets through what SQL cannot hold: U+0000
-or lone surrogates in an id (PostgreSQL rejects both), integers past 64 bits
-(``BIGINT`` overflows) and timestamps whose UTC form falls outside years 1..9999.
+or lone surrogates in an id (PostgreSQL rejects both; such an id names nothing: 404),
+and in query values integers past 64 bits (``BIGINT`` overflows), timestamps whose UTC
+form falls outside years 1..9999 and U+0000 (422).
 Installed as the app's ``before_request`` hook, so it runs after the API-key guard
 (401 first, as the reference) and for every route any area adds.
 """
@@ -18,7 +19,7 @@ from litestar.params import ParameterKwarg
 from litestar.typing import FieldDefinition
 
 from openintent.core.converter import parse_timestamp
-from openintent.exceptions import ValidationError
+from openintent.exceptions import NotFoundError, ValidationError
 from openintent.server.http.body import INT64_MAX, INT64_MIN, text_problem
 
 __all__ = ["check_parameters"]
@@ -76,9 +77,10 @@ def _check_query_value(name: str, value: str, field: FieldDefinition | None) -> 
 
 
 async def check_parameters(request: Request[Any, Any, Any]) -> None:
-    for name, value in request.path_params.items():
-        if isinstance(value, str) and (problem := text_problem(value, allow_nul=False)):
-            raise _invalid("path", name, problem)
+    for value in request.path_params.values():
+        if isinstance(value, str) and text_problem(value, allow_nul=False):
+            # An id no column can hold names nothing: unknown, like any other id.
+            raise NotFoundError("Not Found", status_code=404)
     if not request.query_params:
         return
     fields = _query_fields(request)

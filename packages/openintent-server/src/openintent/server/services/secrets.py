@@ -158,37 +158,43 @@ MAX_STRING = 10_000
 MAX_DEPTH = 10
 
 
-def scrub(value: Any, known: Iterable[str] = (), *, by_key: bool = True, _depth: int = 0) -> Any:
-    """``value`` with known secret strings replaced (inside any string) and, with
-    ``by_key``, every value under a secret-looking key replaced by ``[REDACTED]``.
+def scrub(
+    value: Any, known: Iterable[str] = (), *, by_key: bool = True, limit: bool = False
+) -> Any:
+    """``value`` with known secret strings replaced (inside any string, and numbers
+    equal to one) and, with ``by_key``, every value under a secret-looking key replaced
+    by ``[REDACTED]``.
 
-    Lists are cut to 100 items, strings to 10 000 characters and nesting to 10 levels,
-    as the reference sanitises upstream answers.
+    With ``limit`` (upstream answers, as the reference sanitises them) lists are cut to
+    100 items, strings to 10 000 characters and nesting to 10 levels.
     """
-    known = sorted(set(known), key=len, reverse=True)  # longest first: no partial leftovers
-    return _scrub(value, known, by_key, _depth)
+    ordered = sorted(set(known), key=len, reverse=True)  # longest first: no partial leftovers
+    return _scrub(value, ordered, by_key, 0 if limit else None)
 
 
-def _scrub(value: Any, known: list[str], by_key: bool, depth: int) -> Any:
-    if depth > MAX_DEPTH:
+def _scrub(value: Any, known: list[str], by_key: bool, depth: int | None) -> Any:
+    deeper = None if depth is None else depth + 1
+    if depth is not None and depth > MAX_DEPTH:
         return "[TRUNCATED]"
     if isinstance(value, str):
         for secret in known:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return value if len(value) <= MAX_STRING else value[:MAX_STRING] + "...[TRUNCATED]"
+        if depth is not None and len(value) > MAX_STRING:
+            return value[:MAX_STRING] + "...[TRUNCATED]"
+        return value
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for k, v in value.items():
-            key = _scrub(str(k), known, False, depth)
-            out[key] = (
-                REDACTED
-                if by_key and _is_secret_key(str(k))
-                else _scrub(v, known, by_key, depth + 1)
-            )
+            key = _scrub(str(k), known, False, None)
+            hidden = by_key and _is_secret_key(str(k))
+            out[key] = REDACTED if hidden else _scrub(v, known, by_key, deeper)
         return out
     if isinstance(value, list | tuple):
-        return [_scrub(v, known, by_key, depth + 1) for v in list(value)[:MAX_ITEMS]]
+        items = list(value) if depth is None else list(value)[:MAX_ITEMS]
+        return [_scrub(v, known, by_key, deeper) for v in items]
+    if isinstance(value, int | float) and not isinstance(value, bool) and str(value) in known:
+        return REDACTED
     return value
 
 

@@ -20,7 +20,13 @@ Timestamps. ``started_at`` when a task starts running (again after a retry),
 
 Retries (RFC-0010). ``failed -> ready`` adds one to ``attempt`` while ``attempt <
 max_attempts`` and, when the intent has a retry policy, while its strategy is not
-``none`` and ``attempt <= max_retries``; the policy's delay sets the earliest claim.
+``none`` and ``attempt <= max_retries``; the policy's delay sets the earliest claim and
+its ``fallback_agent_id`` (else nobody) becomes the assignee.
+
+Claims. A claim takes a ``ready`` task (or a ``pending`` one whose dependencies are
+met) for one agent (``agent_id``, else ``X-Agent-ID``, else the key); a task assigned
+ahead (delegation, PATCH) is claimed only by its agent. Starting, progress, completion,
+failure and delegation are the holder's (403 for anyone else).
 Every failure is also recorded as an RFC-0010 failure record of the intent, which the
 coordinator guardrail ``auto_escalate_after_failures`` counts.
 
@@ -215,7 +221,9 @@ class TaskService:
         await self.followups.drain()
         return (await self.render([row]))[0]
 
-    async def insert(self, principal: Principal, req: TaskCreateRequest) -> Row:
+    async def insert(
+        self, principal: Principal, req: TaskCreateRequest, assigned_agent: str | None = None
+    ) -> Row:
         """Store a new task inside the caller's write (checks, edges, ``task.created``)."""
         intent_id = req.intent_id
         deps = list(dict.fromkeys(req.depends_on))
@@ -246,7 +254,7 @@ class TaskService:
                 input=dump_json(req.input),
                 output=None,
                 artifacts="[]",
-                assigned_agent=None,
+                assigned_agent=assigned_agent,
                 lease_id=None,
                 capabilities_required=dump_json(req.capabilities_required),
                 depends_on=dump_json(deps),
@@ -318,6 +326,7 @@ class TaskService:
                     current_version=row["version"],
                     status_code=409,
                 )
+            _check_holder(row, principal, agent)  # a task assigned ahead is claimed by its agent
             if row["status"] == _S.PENDING.value:
                 row = await self.move(row, _S.READY, principal.actor, mode=STEP)
             return await self.move(
@@ -443,9 +452,8 @@ class TaskService:
                     capabilities_required=[req.capability] if req.capability else [],
                     parent_task_id=row["id"],
                 ),
+                assigned_agent=req.delegated_to,
             )
-            if req.delegated_to:
-                sub = await self._cas(sub, {"assigned_agent": req.delegated_to})
             sub_id.append(sub["id"])
             await announce(
                 self.db,
@@ -713,6 +721,7 @@ class TaskService:
             base_delay_ms=r["base_delay_ms"],
             max_delay_ms=r["max_delay_ms"],
             jitter=bool(r["jitter"]),
+            fallback_agent_id=r["fallback_agent_id"],
         )
 
     async def _retry_refusal(self, row: Row) -> str | None:
@@ -736,6 +745,8 @@ class TaskService:
         policy = await self._retry_policy(row["intent_id"])
         delay = policy.delay_ms(row["attempt"]) if policy is not None else 0
         return {
+            # A retry ends the failed claim; RFC-0010's fallback agent gets the next try.
+            "assigned_agent": policy.fallback_agent_id if policy is not None else None,
             "attempt": row["attempt"] + 1,
             "error": None,
             "started_at": None,

@@ -57,12 +57,12 @@ from openintent.server.services.principal import Principal
 from openintent.server.services.secrets import scrub, secret_values, secrets_hidden
 from openintent.server.services.tool_adapters import Execution, adapter_for, execute
 from openintent.server.services.tool_http import elapsed_ms
-from openintent.server.services.vaults import (
-    VaultService,
+from openintent.server.services.vault_records import (
     credential_from_row,
     grant_from_row,
     grant_tools,
 )
+from openintent.server.services.vaults import VaultService
 from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.tables import IntentRow
 from openintent.server.store.vaults_tables import CredentialRow, GrantRow, InvocationRow
@@ -151,7 +151,7 @@ class ToolService:
         now = utcnow()
         refusal: ToolRefused | None = None
         async with self.db.write():
-            if scope is not None and (replayed := await self._replay(scope, req.tool_name)):
+            if scope is not None and (replayed := await self._replay(scope, req.tool_name, now)):
                 return replayed
             decision = await self._authorize(req, now, client_ip)
             if isinstance(decision, _Denial):
@@ -163,7 +163,8 @@ class ToolService:
         assert isinstance(decision, _Allowed)
         return await self._run(req, decision, invocation_id, now)
 
-    async def _replay(self, scope: str, tool: str) -> ToolInvokeResponse | None:
+    async def _replay(self, scope: str, tool: str, now: dt.datetime) -> ToolInvokeResponse | None:
+        """The recorded outcome of an earlier call with this key, if there is one."""
         rows = await InvocationRow.select().where(InvocationRow.idempotency_scope == scope)
         if not rows:
             return None
@@ -172,6 +173,17 @@ class ToolService:
             raise ConflictError(
                 f"idempotency_key was already used for tool '{row['tool']}'", status_code=409
             )
+        if row["status"] == PENDING and row["timestamp"] < now - PENDING_WINDOW:
+            # Its server stopped mid-call: close the record and let this call run.
+            abandoned = {"message": "Abandoned: the server stopped before the call finished"}
+            await InvocationRow.update(
+                {
+                    InvocationRow.status: "error",
+                    InvocationRow.error: dump_json(abandoned),
+                    InvocationRow.idempotency_scope: None,
+                }
+            ).where(InvocationRow.id == row["id"])
+            return None
         if row["status"] == PENDING:
             raise ConflictError(
                 "An invocation with this idempotency_key is in progress", status_code=409
@@ -417,7 +429,7 @@ class ToolService:
                     execution = Execution("error", error=f"Execution failed: {type(exc).__name__}")
         known |= execution.learnt
         duration = elapsed_ms(started)
-        result = scrub(execution.result, known, by_key=adapter is not None)
+        result = scrub(execution.result, known, by_key=adapter is not None, limit=True)
         error = scrub(execution.error, known, by_key=False) if execution.error else None
         context = {**scrub(req.context, known)}
         if execution.fingerprint:

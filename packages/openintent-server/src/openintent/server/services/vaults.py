@@ -28,10 +28,8 @@ Beyond the reference (which stores and returns secrets verbatim and checks nothi
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from openintent.core.converter import to_wire, utcnow
@@ -49,7 +47,6 @@ from openintent.models.enums import AuthType
 from openintent.models.vaults import (
     CredentialCreateRequest,
     CredentialRotateRequest,
-    GrantConstraints,
     GrantDelegateRequest,
     InvocationRecordRequest,
     ToolGrantCreateRequest,
@@ -71,6 +68,19 @@ from openintent.server.services.secrets import (
 )
 from openintent.server.services.tool_adapters import ADAPTERS
 from openintent.server.services.tool_http import HostPolicy, Resolver
+from openintent.server.services.vault_records import (
+    check_future,
+    check_offered,
+    constraint_dict,
+    context_text,
+    credential_from_row,
+    grant_from_row,
+    grant_tools,
+    invocation_from_row,
+    require_texts,
+    tighter_constraints,
+    vault_from_row,
+)
 from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.schema import register_tables
 from openintent.server.store.tables import IntentRow
@@ -83,15 +93,7 @@ from openintent.server.store.vaults_tables import (
     VaultRow,
 )
 
-__all__ = [
-    "INVOCATION_STATUSES",
-    "VaultService",
-    "VaultSettings",
-    "credential_from_row",
-    "grant_from_row",
-    "install",
-    "invocation_from_row",
-]
+__all__ = ["INVOCATION_STATUSES", "VaultService", "VaultSettings", "install"]
 
 register_tables(TABLES, indexes=INDEXES)
 
@@ -132,184 +134,6 @@ class VaultSettings:
         return HostPolicy.from_entries(allow, self.resolver)
 
 
-# -- rows -> models --------------------------------------------------------------------
-
-
-def _expired(expires_at: dt.datetime | None, now: dt.datetime) -> bool:
-    return expires_at is not None and expires_at <= now
-
-
-def credential_from_row(row: Mapping[str, Any], now: dt.datetime) -> Credential:
-    status = row["status"]
-    if status == CredentialStatus.ACTIVE and _expired(row["expires_at"], now):
-        status = CredentialStatus.EXPIRED
-    return Credential(
-        id=row["id"],
-        vault_id=row["vault_id"],
-        service=row["service"],
-        label=row["label"],
-        auth_type=_auth_type(row["auth_type"]),
-        scopes_available=load_json(row["scopes_available"], []),
-        status=CredentialStatus(status),
-        metadata=load_json(row["public_metadata"], {}),
-        created_at=row["created_at"],
-        rotated_at=row["rotated_at"],
-        expires_at=row["expires_at"],
-    )
-
-
-def _auth_type(value: str) -> AuthType | str:
-    try:
-        return AuthType(value)
-    except ValueError:
-        return value
-
-
-def grant_from_row(row: Mapping[str, Any], now: dt.datetime) -> ToolGrant:
-    status = row["status"]
-    if status in (GrantStatus.ACTIVE, GrantStatus.SUSPENDED) and _expired(row["expires_at"], now):
-        status = GrantStatus.EXPIRED
-    raw = load_json(row["constraints"])
-    return ToolGrant(
-        id=row["id"],
-        credential_id=row["credential_id"],
-        agent_id=row["agent_id"],
-        granted_by=row["granted_by"],
-        scopes=load_json(row["scopes"], []),
-        constraints=GrantConstraints.from_dict(raw) if raw is not None else None,
-        source=GrantSource(row["source"]),
-        delegatable=row["delegatable"],
-        delegation_depth=row["delegation_depth"],
-        delegated_from=row["delegated_from"],
-        context=load_json(row["context"], {}),
-        status=GrantStatus(status),
-        expires_at=row["expires_at"],
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-    )
-
-
-def invocation_from_row(row: Mapping[str, Any]) -> ToolInvocation:
-    return ToolInvocation(
-        invocation_id=row["id"],
-        grant_id=row["grant_id"],
-        service=row["service"],
-        tool=row["tool"],
-        agent_id=row["agent_id"],
-        parameters=load_json(row["parameters"], {}),
-        status=row["status"],
-        result=load_json(row["result"]),
-        error=load_json(row["error"]),
-        cost=load_json(row["cost"]),
-        duration_ms=row["duration_ms"],
-        idempotency_key=row["idempotency_key"],
-        context=load_json(row["context"], {}),
-        timestamp=row["timestamp"],
-    )
-
-
-def _vault(row: Mapping[str, Any], credential_ids: list[str]) -> CredentialVault:
-    return CredentialVault(
-        id=row["id"],
-        owner_id=row["owner_id"],
-        name=row["name"],
-        credentials=credential_ids,
-        created_at=row["created_at"],
-    )
-
-
-def grant_tools(grant: ToolGrant) -> list[str]:
-    """Every tool name a grant lists (``scopes`` and ``context.tools``)."""
-    extra = grant.context.get("tools")
-    tools = list(grant.scopes) + (list(extra) if isinstance(extra, list) else [])
-    return list(dict.fromkeys(t for t in tools if isinstance(t, str)))
-
-
-# -- input checks ----------------------------------------------------------------------
-
-
-def _texts(**fields: str | None) -> None:
-    for name, value in fields.items():
-        text(name, value, required=True)
-
-
-def _check_future(field: str, value: dt.datetime | None) -> None:
-    if value is not None and value <= utcnow():
-        raise invalid(field, "must be in the future")
-
-
-def _constraint_dict(constraints: GrantConstraints | None) -> dict[str, Any] | None:
-    """Validated wire form of grant constraints (unknown keys kept, as the reference)."""
-    if constraints is None:
-        return None
-    raw = dict(to_wire(constraints))
-    depth = raw.get("max_delegation_depth")
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)):
-        raise invalid("constraints.max_delegation_depth", "must be an integer")
-    integer("constraints.max_invocations_per_hour", constraints.max_invocations_per_hour)
-    integer("constraints.max_delegation_depth", depth)
-    cost = constraints.max_cost_per_invocation
-    if cost is not None and not (cost >= 0 and cost != float("inf")):
-        raise invalid("constraints.max_cost_per_invocation", "must be a finite number >= 0")
-    for name in ("allowed_hosts", "ip_allowlist"):
-        value = raw.get(name)
-        if value is not None and not (
-            isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
-        ):
-            raise invalid(f"constraints.{name}", "must be a list of non-empty strings")
-    for entry in constraints.ip_allowlist or ():
-        try:
-            ipaddress.ip_network(entry.strip(), strict=False)
-        except ValueError:
-            raise invalid(
-                "constraints.ip_allowlist", f"not an IP address or network: {entry!r}"
-            ) from None
-    for name in ("allowed_parameters", "denied_parameters"):
-        rules = raw.get(name)
-        if rules is None:
-            continue
-        if not all(isinstance(v, bool | list) for v in dict(rules).values()):
-            raise invalid(
-                f"constraints.{name}", "each parameter maps to true/false or a list of values"
-            )
-    return raw
-
-
-def _check_offered(scopes: Iterable[str], offered: list[str], field: str) -> None:
-    missing = [s for s in scopes if s not in offered]
-    if missing:
-        raise invalid(
-            field,
-            f"not offered by the credential (scopes_available: {offered}): {', '.join(missing)}",
-        )
-
-
-def _tighter(source: dict[str, Any] | None, wanted: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A delegated grant's constraints: the source's, tightened by ``wanted`` (422 if looser)."""
-    if source is None:
-        return wanted
-    merged = dict(source)
-    for key, value in (wanted or {}).items():
-        if value is None:
-            continue
-        before = source.get(key)
-        if before is None:
-            merged[key] = value
-        elif key in ("max_invocations_per_hour", "max_cost_per_invocation", "max_delegation_depth"):
-            if value > before:
-                raise invalid(f"constraints.{key}", f"may not exceed the source grant's {before}")
-            merged[key] = value
-        elif key in ("allowed_hosts", "ip_allowlist"):
-            if not set(value) <= set(before):
-                raise invalid(f"constraints.{key}", "must be a subset of the source grant's")
-            merged[key] = value
-        elif key == "denied_parameters":
-            merged[key] = {**before, **value}
-        elif value != before:
-            raise invalid(f"constraints.{key}", "may not differ from the source grant's")
-    return merged
-
-
 # -- the service -----------------------------------------------------------------------
 
 
@@ -321,7 +145,7 @@ class VaultService:
     # -- vaults -----------------------------------------------------------------------
 
     async def create_vault(self, principal: Principal, req: VaultCreateRequest) -> CredentialVault:
-        _texts(owner_id=req.owner_id, name=req.name)
+        require_texts(owner_id=req.owner_id, name=req.name)
         row = VaultRow(
             id=str(uuid.uuid4()),
             owner_id=req.owner_id,
@@ -331,7 +155,7 @@ class VaultService:
         )
         async with self.db.write():
             await VaultRow.insert(row)
-        return _vault(row.to_dict(), [])
+        return vault_from_row(row.to_dict(), [])
 
     async def _vault_row(self, vault_id: str) -> dict[str, Any]:
         rows = await VaultRow.select().where(VaultRow.id == vault_id).limit(1)
@@ -346,7 +170,7 @@ class VaultService:
             .where(CredentialRow.vault_id == vault_id)
             .order_by(CredentialRow.seq)
         )
-        return _vault(row, [r["id"] for r in ids])
+        return vault_from_row(row, [r["id"] for r in ids])
 
     async def list_vaults(self, owner_id: str | None) -> list[CredentialVault]:
         query = VaultRow.select().order_by(VaultRow.seq)
@@ -359,7 +183,7 @@ class VaultService:
         by_vault: dict[str, list[str]] = {}
         for r in ids:
             by_vault.setdefault(r["vault_id"], []).append(r["id"])
-        return [_vault(row, by_vault.get(row["id"], [])) for row in rows]
+        return [vault_from_row(row, by_vault.get(row["id"], [])) for row in rows]
 
     async def delete_vault(self, principal: Principal, vault_id: str) -> dict[str, Any]:
         """Delete a vault and its credentials (secrets destroyed); their grants are revoked."""
@@ -393,13 +217,13 @@ class VaultService:
     async def create_credential(
         self, principal: Principal, req: CredentialCreateRequest
     ) -> Credential:
-        _texts(vault_id=req.vault_id, service=req.service, label=req.label)
+        require_texts(vault_id=req.vault_id, service=req.service, label=req.label)
         auth_type = str(req.auth_type)
         if auth_type not in AUTH_TYPES:
             raise invalid("auth_type", f"must be one of {', '.join(sorted(AUTH_TYPES))}")
         for scope in req.scopes_available:
             text("scopes_available", scope, required=True)
-        _check_future("expires_at", req.expires_at)
+        check_future("expires_at", req.expires_at)
         credential_id = str(uuid.uuid4())
         public, sealed_doc = split_metadata(req.metadata)
         # Seal before the transaction: a missing key is a 503 with nothing stored.
@@ -458,7 +282,7 @@ class VaultService:
         for scope in req.scopes_available or ():
             text("scopes_available", scope, required=True)
         text("rotated_by", req.rotated_by)
-        _check_future("expires_at", req.expires_at)
+        check_future("expires_at", req.expires_at)
         async with self.db.write():
             row = await self.credential_row(credential_id)
             await self._require_manager(principal, row)
@@ -559,16 +383,18 @@ class VaultService:
     # -- grants -----------------------------------------------------------------------
 
     async def create_grant(self, principal: Principal, req: ToolGrantCreateRequest) -> ToolGrant:
-        _texts(credential_id=req.credential_id, agent_id=req.agent_id, granted_by=req.granted_by)
+        require_texts(
+            credential_id=req.credential_id, agent_id=req.agent_id, granted_by=req.granted_by
+        )
         for scope in req.scopes:
             text("scopes", scope, required=True)
-        constraints = _constraint_dict(req.constraints)
+        constraints = constraint_dict(req.constraints)
         tools = req.context.get("tools")
         if tools is not None and not (
             isinstance(tools, list) and all(isinstance(t, str) for t in tools)
         ):
             raise invalid("context.tools", "must be a list of tool names")
-        _check_future("expires_at", req.expires_at)
+        check_future("expires_at", req.expires_at)
         now = utcnow()
         async with self.db.write():
             credential = await self.credential_row(req.credential_id)
@@ -577,8 +403,8 @@ class VaultService:
             if current.status != CredentialStatus.ACTIVE:
                 raise ConflictError(f"Credential is {current.status.value}", status_code=409)
             offered = current.scopes_available
-            _check_offered(req.scopes, offered, "scopes")
-            _check_offered(tools or (), offered, "context.tools")
+            check_offered(req.scopes, offered, "scopes")
+            check_offered(tools or (), offered, "context.tools")
             row = GrantRow(
                 id=str(uuid.uuid4()),
                 credential_id=req.credential_id,
@@ -749,12 +575,12 @@ class VaultService:
     async def delegate_grant(
         self, principal: Principal, grant_id: str, req: GrantDelegateRequest
     ) -> ToolGrant:
-        _texts(agent_id=req.agent_id)
+        require_texts(agent_id=req.agent_id)
         text("delegated_by", req.delegated_by)
         for scope in req.scopes or ():
             text("scopes", scope, required=True)
-        wanted = _constraint_dict(req.constraints)
-        _check_future("expires_at", req.expires_at)
+        wanted = constraint_dict(req.constraints)
+        check_future("expires_at", req.expires_at)
         now = utcnow()
         async with self.db.write():
             row = await self.grant_row(grant_id)
@@ -786,7 +612,7 @@ class VaultService:
                 and req.expires_at > source.expires_at
             ):
                 raise invalid("expires_at", "may not be later than the source grant's expiry")
-            constraints = _tighter(load_json(row["constraints"]), wanted)
+            constraints = tighter_constraints(load_json(row["constraints"]), wanted)
             context = {k: v for k, v in source.context.items() if k != "tools"}
             child = GrantRow(
                 id=str(uuid.uuid4()),
@@ -835,7 +661,9 @@ class VaultService:
 
     async def record_invocation(self, req: InvocationRecordRequest) -> ToolInvocation:
         """A manually reported invocation (``POST /api/v1/invocations``)."""
-        _texts(grant_id=req.grant_id, service=req.service, tool=req.tool, agent_id=req.agent_id)
+        require_texts(
+            grant_id=req.grant_id, service=req.service, tool=req.tool, agent_id=req.agent_id
+        )
         if str(req.status) not in INVOCATION_STATUSES:
             raise invalid("status", f"must be one of {', '.join(INVOCATION_STATUSES)}")
         text("idempotency_key", req.idempotency_key)
@@ -861,8 +689,8 @@ class VaultService:
                 duration_ms=req.duration_ms,
                 idempotency_key=req.idempotency_key,
                 context=dump_json(context),
-                intent_id=_context_text(context, "intent_id"),
-                task_id=_context_text(context, "task_id"),
+                intent_id=context_text(context, "intent_id"),
+                task_id=context_text(context, "task_id"),
                 proxied=False,
                 timestamp=utcnow(),
             )
@@ -908,11 +736,6 @@ class VaultService:
                 count = count.where(column == value)
         rows = await query.limit(limit).offset(offset)
         return [invocation_from_row(r) for r in rows], await count
-
-
-def _context_text(context: Any, key: str) -> str | None:
-    value = context.get(key) if isinstance(context, dict) else None
-    return value if isinstance(value, str) and value else None
 
 
 def install(services: Services) -> None:
