@@ -201,3 +201,11 @@ def render(results: dict[str, Any]) -> str:
     lines += ["", "### Memory", ""]
     lines += _memory_table(results)
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python3 bench/report.py results.json
+    import json
+    import sys
+    from pathlib import Path
+
+    print(render(json.loads(Path(sys.argv[1]).read_text())), end="")

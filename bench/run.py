@@ -463,7 +463,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quiet-io",
         type=float,
         default=0.05,
-        help="... and until I/O stalls (/proc/pressure/io 'some') are at most this fraction",
+        help="... and until I/O stalls (/proc/pressure/io 'some') take at most this share of time",
     )
     p.add_argument(
         "--quiet-timeout", type=float, default=900, help="give up waiting after this many seconds"

@@ -644,3 +644,22 @@ def test_concurrent_takeover_after_expiry_one_holder(live_server: ServerProcess)
         ]
         log = [e["event_type"] for e in c.get(f"{API}/intents/{iid}/events").json()]
         assert log.count("coordinator.failed_over") == 1
+
+
+def test_a_closed_intent_keeps_its_coordinator_from_strangers(client: Any) -> None:
+    iid = intent(client)
+    created = ok(lease(client, iid))
+    assert (
+        client.put(f"{API}/intents/{iid}/acl", json={"default_policy": "closed"}).status_code == 200
+    )
+    stranger = {"X-API-Key": "agent-research-key"}
+    assert client.get(f"{API}/coordinators/{created['id']}", headers=stranger).status_code == 403
+    beat = client.post(f"{API}/coordinators/{created['id']}/heartbeat", headers=stranger)
+    assert beat.status_code == 403
+    assert lease(client, iid, "c2").status_code == 409
+    assert (
+        client.post(
+            f"{API}/coordinators", json={"agent_id": "x", "intent_id": iid}, headers=stranger
+        ).status_code
+        == 403
+    )

@@ -907,3 +907,24 @@ def test_concurrent_claims_one_winner(live_server: ServerProcess) -> None:
         )
         log = [e["event_type"] for e in c.get(f"{API}/intents/{iid}/events").json()]
         assert (log.count("task.claimed"), log.count("task.ready")) == (1, 1)
+
+
+def test_a_closed_intent_keeps_its_tasks_and_plans_from_strangers(client: Any) -> None:
+    iid = intent(client)
+    tid = task(client, iid)["id"]
+    pid = plan(client, iid, [tid])["id"]
+    assert (
+        client.put(f"{API}/intents/{iid}/acl", json={"default_policy": "closed"}).status_code == 200
+    )
+    stranger = {"X-API-Key": "agent-research-key"}
+    for r in (
+        client.get(f"{API}/tasks/{tid}", headers=stranger),
+        client.get(f"{API}/plans/{pid}", headers=stranger),
+        client.get(f"{API}/intents/{iid}/tasks", headers=stranger),
+        client.post(f"{API}/tasks/{tid}/claim", json={}, headers=stranger),
+        client.post(f"{API}/plans/{pid}/activate", headers=stranger),
+        client.post(f"{API}/tasks", json={"intent_id": iid, "name": "x"}, headers=stranger),
+    ):
+        assert r.status_code == 403, r.request.url
+    assert get(client, tid)["status"] == "pending"
+    assert len(client.get(f"{API}/intents/{iid}/tasks").json()) == 1
