@@ -115,4 +115,8 @@ def build_scheduler(services: Services) -> Scheduler:
         scheduler.add("trigger-schedules", 0.2, triggers.run_schedules)
         scheduler.add("trigger-events", 0.25, triggers.run_events)
         scheduler.add("trigger-queue", 1.0, triggers.run_queue)
+    tasks = services.registry.get("tasks")
+    if tasks is not None:
+        # Task deadlines and checkpoint timeouts take effect without waiting for a read.
+        scheduler.add("task-deadlines", 1.0, tasks.sweep_all)
     return scheduler
