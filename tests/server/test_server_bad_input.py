@@ -209,10 +209,11 @@ def _snapshot(client: TestClient[Any], iid: str) -> tuple[Any, Any, int]:
     return intent, events, total
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def shared() -> Iterator[tuple[TestClient[Any], str]]:
     """One app and one seeded intent for every case: a case that stored anything would
-    fail its own before/after comparison, so sharing them loses nothing."""
+    fail its own before/after comparison, so sharing them loses nothing. Class-scoped:
+    the store binds its tables process-wide, so it must close before the next app opens."""
     with fresh_database_url() as url, TestClient(create_app(ServerConfig(database_url=url))) as c:
         c.headers.update(AUTH)
         created = c.post(INTENTS, json={"title": "target", "state": {"a": 0, "b": {"c": [1]}}})
@@ -244,29 +245,30 @@ def assert_protocol_error(response: httpx.Response, status: int) -> dict[str, An
     return body
 
 
-@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_bad_request_is_a_4xx_json_error_and_stores_nothing(
-    shared: tuple[TestClient[Any], str], case: Bad
-) -> None:
-    client, seeded = shared
-    before = _snapshot(client, seeded)
-    kwargs: dict[str, Any] = {"headers": case.headers}
-    if case.content is not None:
-        kwargs["content"] = case.content
-        kwargs["headers"] = {**JSON, **case.headers}
-    elif case.json is not None:
-        kwargs["json"] = case.json
-    response = client.request(case.method, _url(case.path, seeded), **kwargs)
-    body = assert_protocol_error(response, case.status)
-    if case.detail is not None:
-        assert body["detail"] == case.detail
-    if case.loc is not None:
-        assert tuple(body["detail"][0]["loc"][: len(case.loc)]) == case.loc, body
-    if case.status == 409:
-        assert body["current_version"] == 1
-    if case.status == 405:
-        assert "allow" in response.headers
-    assert _snapshot(client, seeded) == before
+class TestBadRequests:
+    @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+    def test_is_a_4xx_json_error_and_stores_nothing(
+        self, shared: tuple[TestClient[Any], str], case: Bad
+    ) -> None:
+        client, seeded = shared
+        before = _snapshot(client, seeded)
+        kwargs: dict[str, Any] = {"headers": case.headers}
+        if case.content is not None:
+            kwargs["content"] = case.content
+            kwargs["headers"] = {**JSON, **case.headers}
+        elif case.json is not None:
+            kwargs["json"] = case.json
+        response = client.request(case.method, _url(case.path, seeded), **kwargs)
+        body = assert_protocol_error(response, case.status)
+        if case.detail is not None:
+            assert body["detail"] == case.detail
+        if case.loc is not None:
+            assert tuple(body["detail"][0]["loc"][: len(case.loc)]) == case.loc, body
+        if case.status == 409:
+            assert body["current_version"] == 1
+        if case.status == 405:
+            assert "allow" in response.headers
+        assert _snapshot(client, seeded) == before
 
 
 def test_key_check_comes_before_body_validation(anon: TestClient[Any]) -> None:

@@ -236,6 +236,28 @@ def test_vault_delete_cascades(vc: Any) -> None:
     assert invoke(vc).json()["error_code"] == "GRANT_REVOKED"
 
 
+def test_idempotency_key_on_creates(vc: Any) -> None:
+    once = {"Idempotency-Key": "v-1"}
+    body = {"owner_id": "o", "name": "n"}
+    first = ok(vc.post("/api/v1/vaults", json=body, headers=once))
+    assert ok(vc.post("/api/v1/vaults", json=body, headers=once)) == first
+    assert len(ok(vc.get("/api/v1/vaults"))["vaults"]) == 1
+    doc = {
+        "vault_id": first["id"],
+        "service": "s",
+        "label": "l",
+        "scopes_available": ["t"],
+        "metadata": {"api_key": SECRET},
+    }
+    cred = ok(vc.post("/api/v1/credentials", json=doc, headers={"Idempotency-Key": "c-1"}))
+    assert ok(vc.post("/api/v1/credentials", json=doc, headers={"Idempotency-Key": "c-1"})) == cred
+    assert ok(vc.get(f"/api/v1/vaults/{first['id']}"))["credentials"] == [cred["id"]]
+    g = {"credential_id": cred["id"], "agent_id": "a", "granted_by": "o", "scopes": ["t"]}
+    made = ok(vc.post("/api/v1/grants", json=g, headers={"Idempotency-Key": "g-1"}))
+    assert ok(vc.post("/api/v1/grants", json=g, headers={"Idempotency-Key": "g-1"})) == made
+    assert len(ok(vc.get("/api/v1/agents/a/grants"))) == 1
+
+
 # -- credentials and their secrets -------------------------------------------------------
 
 

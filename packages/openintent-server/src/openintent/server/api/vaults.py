@@ -29,7 +29,7 @@ from openintent.server.api.support import bound, query_error, read_body
 from openintent.server.api.tools import ToolController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import json_response
+from openintent.server.http.responses import idempotency_key, json_response
 from openintent.server.services._checks import invalid
 from openintent.server.services.vaults import INVOCATION_STATUSES, VaultService
 
@@ -55,7 +55,8 @@ class VaultController(_VaultArea):
         data: JSONBody[VaultCreateRequest],
         vaults: NamedDependency[VaultService],
     ) -> Response[bytes]:
-        return json_response(await vaults.create_vault(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await vaults.create_vault(principal_of(request), data, key))
 
     @get("/")
     async def list_vaults(
@@ -88,7 +89,8 @@ class VaultController(_VaultArea):
         body = await read_body(request, CredentialCreateRequest, vault_id=vault_id)
         if body.vault_id != vault_id:
             raise invalid("vault_id", "differs from the vault in the path")
-        return json_response(await vaults.create_credential(principal_of(request), body))
+        key = idempotency_key(request)
+        return json_response(await vaults.create_credential(principal_of(request), body, key))
 
 
 class CredentialController(_VaultArea):
@@ -101,7 +103,8 @@ class CredentialController(_VaultArea):
         data: JSONBody[CredentialCreateRequest],
         vaults: NamedDependency[VaultService],
     ) -> Response[bytes]:
-        return json_response(await vaults.create_credential(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await vaults.create_credential(principal_of(request), data, key))
 
     @get("/{credential_id:str}")
     async def get_credential(
@@ -144,7 +147,8 @@ class GrantController(_VaultArea):
         data: JSONBody[ToolGrantCreateRequest],
         vaults: NamedDependency[VaultService],
     ) -> Response[bytes]:
-        return json_response(await vaults.create_grant(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await vaults.create_grant(principal_of(request), data, key))
 
     @get("/")
     async def list_grants(
@@ -224,9 +228,13 @@ class InvocationController(_VaultArea):
 
     @post("/", dto=CattrsDTO[InvocationRecordRequest], status_code=200)
     async def record_invocation(
-        self, data: JSONBody[InvocationRecordRequest], vaults: NamedDependency[VaultService]
+        self,
+        request: Req,
+        data: JSONBody[InvocationRecordRequest],
+        vaults: NamedDependency[VaultService],
     ) -> Response[bytes]:
-        return json_response(await vaults.record_invocation(data))
+        key = idempotency_key(request)
+        return json_response(await vaults.record_invocation(principal_of(request), data, key))
 
     @get("/")
     async def query_invocations(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from openintent.core.converter import to_wire, utcnow
 from openintent.exceptions import ConflictError, ForbiddenError, NotFoundError
@@ -43,6 +43,7 @@ from openintent.models import (
     ToolGrant,
     ToolInvocation,
 )
+from openintent.models._base import WireModel
 from openintent.models.enums import AuthType
 from openintent.models.vaults import (
     CredentialCreateRequest,
@@ -54,7 +55,7 @@ from openintent.models.vaults import (
 )
 from openintent.server import channels
 from openintent.server.config import ServerConfig
-from openintent.server.services import Services
+from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import integer, invalid, text
 from openintent.server.services.principal import Principal
 from openintent.server.services.secrets import (
@@ -96,6 +97,8 @@ from openintent.server.store.vaults_tables import (
 __all__ = ["INVOCATION_STATUSES", "VaultService", "VaultSettings", "install"]
 
 register_tables(TABLES, indexes=INDEXES)
+
+M = TypeVar("M", bound=WireModel)
 
 VAULT_NOT_FOUND = "Vault not found"
 CREDENTIAL_NOT_FOUND = "Credential not found"
@@ -144,7 +147,9 @@ class VaultService:
 
     # -- vaults -----------------------------------------------------------------------
 
-    async def create_vault(self, principal: Principal, req: VaultCreateRequest) -> CredentialVault:
+    async def create_vault(
+        self, principal: Principal, req: VaultCreateRequest, idempotency_key: str | None = None
+    ) -> CredentialVault:
         require_texts(owner_id=req.owner_id, name=req.name)
         row = VaultRow(
             id=str(uuid.uuid4()),
@@ -154,8 +159,12 @@ class VaultService:
             created_at=utcnow(),
         )
         async with self.db.write():
+            if replayed := await _replayed(principal, "vault", idempotency_key, CredentialVault):
+                return replayed
             await VaultRow.insert(row)
-        return vault_from_row(row.to_dict(), [])
+            vault = vault_from_row(row.to_dict(), [])
+            await _remember(principal, "vault", idempotency_key, vault)
+        return vault
 
     async def _vault_row(self, vault_id: str) -> dict[str, Any]:
         rows = await VaultRow.select().where(VaultRow.id == vault_id).limit(1)
@@ -215,7 +224,10 @@ class VaultService:
     # -- credentials ------------------------------------------------------------------
 
     async def create_credential(
-        self, principal: Principal, req: CredentialCreateRequest
+        self,
+        principal: Principal,
+        req: CredentialCreateRequest,
+        idempotency_key: str | None = None,
     ) -> Credential:
         require_texts(vault_id=req.vault_id, service=req.service, label=req.label)
         auth_type = str(req.auth_type)
@@ -246,9 +258,13 @@ class VaultService:
             expires_at=req.expires_at,
         )
         async with self.db.write():
+            if replayed := await _replayed(principal, "credential", idempotency_key, Credential):
+                return replayed
             await self._vault_row(req.vault_id)
             await CredentialRow.insert(row)
-        return credential_from_row(row.to_dict(), now)
+            credential = credential_from_row(row.to_dict(), now)
+            await _remember(principal, "credential", idempotency_key, credential)
+        return credential
 
     async def credential_row(self, credential_id: str) -> dict[str, Any]:
         rows = await CredentialRow.select().where(CredentialRow.id == credential_id).limit(1)
@@ -382,7 +398,9 @@ class VaultService:
 
     # -- grants -----------------------------------------------------------------------
 
-    async def create_grant(self, principal: Principal, req: ToolGrantCreateRequest) -> ToolGrant:
+    async def create_grant(
+        self, principal: Principal, req: ToolGrantCreateRequest, idempotency_key: str | None = None
+    ) -> ToolGrant:
         require_texts(
             credential_id=req.credential_id, agent_id=req.agent_id, granted_by=req.granted_by
         )
@@ -397,6 +415,8 @@ class VaultService:
         check_future("expires_at", req.expires_at)
         now = utcnow()
         async with self.db.write():
+            if replayed := await _replayed(principal, "grant", idempotency_key, ToolGrant):
+                return replayed
             credential = await self.credential_row(req.credential_id)
             await self._require_manager(principal, credential)
             current = credential_from_row(credential, now)
@@ -423,6 +443,7 @@ class VaultService:
             )
             await GrantRow.insert(row)
             grant = grant_from_row(row.to_dict(), now)
+            await _remember(principal, "grant", idempotency_key, grant)
             await self.db.emit(
                 channels.agent(grant.agent_id),
                 "grant.created",
@@ -659,7 +680,12 @@ class VaultService:
 
     # -- invocation records -----------------------------------------------------------
 
-    async def record_invocation(self, req: InvocationRecordRequest) -> ToolInvocation:
+    async def record_invocation(
+        self,
+        principal: Principal,
+        req: InvocationRecordRequest,
+        idempotency_key: str | None = None,
+    ) -> ToolInvocation:
         """A manually reported invocation (``POST /api/v1/invocations``)."""
         require_texts(
             grant_id=req.grant_id, service=req.service, tool=req.tool, agent_id=req.agent_id
@@ -669,6 +695,10 @@ class VaultService:
         text("idempotency_key", req.idempotency_key)
         integer("duration_ms", req.duration_ms)
         async with self.db.write():
+            if replayed := await _replayed(
+                principal, "invocation", idempotency_key, ToolInvocation
+            ):
+                return replayed
             grant = await self.grant_row(req.grant_id)
             credential = await CredentialRow.select().where(
                 CredentialRow.id == grant["credential_id"]
@@ -695,7 +725,9 @@ class VaultService:
                 timestamp=utcnow(),
             )
             await InvocationRow.insert(row)
-        return invocation_from_row(row.to_dict())
+            record = invocation_from_row(row.to_dict())
+            await _remember(principal, "invocation", idempotency_key, record)
+        return record
 
     def _known_secrets(self, credential: Mapping[str, Any]) -> set[str]:
         """Secret values of a credential, to scrub from anything recorded about it."""
@@ -736,6 +768,19 @@ class VaultService:
                 count = count.where(column == value)
         rows = await query.limit(limit).offset(offset)
         return [invocation_from_row(r) for r in rows], await count
+
+
+async def _replayed(principal: Principal, route: str, key: str | None, model: type[M]) -> M | None:
+    """The first answer to a create repeated with the same ``Idempotency-Key``."""
+    if not key:
+        return None
+    stored = await idempotency.claim(idempotency.scoped_key(principal, route, key))
+    return model.from_dict(stored) if stored is not None else None
+
+
+async def _remember(principal: Principal, route: str, key: str | None, answer: Any) -> None:
+    if key:
+        await idempotency.record(idempotency.scoped_key(principal, route, key), to_wire(answer))
 
 
 def install(services: Services) -> None:
