@@ -61,7 +61,8 @@ async def _open(request: Req, channel_names: list[str]) -> ServerSentEvent:
     db: Database = request.app.state.db
     sub = db.bus.subscribe(channel_names)
     last = request.headers.get("last-event-id", "").strip()
-    if last.isdigit():
+    # ASCII digits only ("²" is a digit to str.isdigit) and within a 64-bit seq.
+    if last.isascii() and last.isdigit() and len(last) <= 18:
         # Replay what was missed; live messages queue up meanwhile and are de-duplicated.
         cursor = int(last)
         sub.overflowed = True
