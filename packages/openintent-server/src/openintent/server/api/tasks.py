@@ -1,5 +1,5 @@
 """RFC-0012 routes: tasks, plans, checkpoints. Shape only; rules live in
-``services.tasks`` and ``services.tasks_plans``.
+``services.tasks`` (a package: tasks and plans).
 
 The reference's routes (``/tasks``, ``/plans``, ``/intents/{id}/tasks|plans``) keep its
 shapes: 200 on create, bare arrays, ``If-Match`` required on ``PATCH`` (428 without).
@@ -37,9 +37,8 @@ from openintent.server.http.auth import principal_of
 from openintent.server.http.body import INT64_MAX, check_content_type, check_model, decode_json
 from openintent.server.http.dto import CattrsDTO
 from openintent.server.http.responses import json_response
-from openintent.server.services.tasks import TaskService
+from openintent.server.services.tasks import PlanService, TaskService
 from openintent.server.services.tasks_common import precondition_required
-from openintent.server.services.tasks_plans import PlanService
 
 __all__ = ["CONTROLLERS", "PlanController", "TaskController", "body_with", "version_header"]
 
