@@ -2,15 +2,18 @@
 
 Our server runs as a real process on a fresh database; ``ref_client_scenario.py`` runs
 in the reference virtualenv (``OPENINTENT_REF_PYTHON``, set by ``nox -s interop``) and
-calls every reference-client method of the RFC-0001..0011 scope against it, checking
+calls every reference-client method of the RFC-0001..0017 scope against it, checking
 what comes back. Each method must come out "ok", or fail only in a way the spec
-documents as a bug of the reference CLIENT itself (``CLIENT_BUGS``).
+documents as a bug of the reference CLIENT itself (``CLIENT_BUGS``). The RFC-0014 tool
+proxy calls a stub upstream the scenario runs on 127.0.0.1, so the server is started
+with that host allowed (``OPENINTENT_TOOL_ALLOW_HOSTS``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,9 +70,47 @@ SYNC_ONLY = (
 ASYNC_ONLY = ("get_server_config",)
 STREAMING = ("SSEStream", "SSESubscription", "EventQueue")
 
+# RFC-0012..0017: sdk.md 3.13-3.15 and the "Reference client methods" tables of
+# rfc-0012..0017; identical on both clients (flat methods, no sub-API namespaces).
+RFC12_17 = (
+    # RFC-0012
+    "create_task", "get_task", "list_tasks", "update_task",
+    "create_plan", "get_plan", "list_plans", "update_plan",
+    # RFC-0013
+    "create_coordinator_lease", "get_coordinator_lease", "list_coordinator_leases",
+    "coordinator_heartbeat", "create_decision_record", "list_decision_records",
+    # RFC-0014
+    "create_vault", "get_vault", "create_credential", "get_credential",
+    "create_tool_grant", "get_tool_grant", "list_agent_grants", "revoke_grant",
+    "record_invocation", "list_invocations", "invoke_tool",
+    # RFC-0015
+    "create_memory", "get_memory", "list_memory", "update_memory", "delete_memory",
+    # RFC-0016
+    "register_agent", "get_agent_record", "list_agents", "agent_heartbeat",
+    "update_agent_status",
+    # RFC-0017
+    "create_trigger", "get_trigger", "list_triggers", "update_trigger", "fire_trigger",
+    "delete_trigger",
+)  # fmt: skip
+# Operations the spec names that no 0.17.0 client method reaches (sdk.md 3.15 "Sub-API
+# objects: none exist in 0.17.0", rfc-0016 §9, rfc-0017 §9): checked on the wire.
+RFC12_17_WIRE = (
+    "namespaces[absent in 0.17.0]", "wire:agents.get", "wire:agents.deregister",
+    "wire:triggers.history",
+)  # fmt: skip
+# The API paths of RFC-0012..0017 (rfc-0012..0017 endpoint tables). A reference-client
+# method whose source names one of them is in scope. /api/v1/checkpoints is RFC-0019
+# (rfc-0012 §4 note) and /agents/{id}/identity RFC-0018: both out of scope.
+RFC12_17_PATH = re.compile(
+    r"^/api/v1/(tasks|plans|coordinators|decisions$|vaults|credentials|grants|invocations"
+    r"|tools/|memory|triggers|agents$|agents/register$"
+    r"|agents/\{[^}]*\}/(record|heartbeat|status|grants|memory)$"
+    r"|intents/\{[^}]*\}/(tasks|plans|coordinators|coordinator-decisions)$)"
+)
+
 IN_SCOPE = (
-    [f"OpenIntentClient.{m}" for m in (*SHARED, *SYNC_ONLY)]
-    + [f"AsyncOpenIntentClient.{m}" for m in (*SHARED, *ASYNC_ONLY)]
+    [f"OpenIntentClient.{m}" for m in (*SHARED, *SYNC_ONLY, *RFC12_17, *RFC12_17_WIRE)]
+    + [f"AsyncOpenIntentClient.{m}" for m in (*SHARED, *ASYNC_ONLY, *RFC12_17, *RFC12_17_WIRE)]
     + [f"streaming.{name}" for name in STREAMING]
 )
 
@@ -85,6 +126,11 @@ CLIENT_BUGS = {
     # README C9 / C13.4, sdk.md 2.1: bare arrays the client parses with data.get().
     "get_leases": "AttributeError: 'list' object has no attribute 'get'",
     "get_decisions": "AttributeError: 'list' object has no attribute 'get'",
+    # rfc-0012 §8 / rfc-0013 §8: enum-only parameters (`.value` taken client-side).
+    "list_tasks[plain str status]": "AttributeError: 'str' object has no attribute 'value'",
+    "create_decision_record[plain str decision_type]": (
+        "AttributeError: 'str' object has no attribute 'value'"
+    ),
 }
 
 
@@ -96,7 +142,8 @@ def report() -> dict[str, Any]:
             "OPENINTENT_REF_PYTHON is not set: it must name the python of a virtualenv "
             'holding "openintent[server]==0.17.0" (nox -s interop sets it)'
         )
-    with fresh_database_url() as url, ServerProcess(url) as server:
+    allow_stub = {"OPENINTENT_TOOL_ALLOW_HOSTS": "127.0.0.1"}
+    with fresh_database_url() as url, ServerProcess(url, env=allow_stub) as server:
         done = subprocess.run(
             [python, str(SCENARIO), server.base_url, DEV_KEY, OTHER_KEY],
             capture_output=True,
@@ -133,9 +180,30 @@ def test_reference_release_is_the_target(report: dict[str, Any]) -> None:
 
 def test_scope_names_exist_on_the_reference_classes(report: dict[str, Any]) -> None:
     sync, async_ = set(report["sync_methods"]), set(report["async_methods"])
-    assert set(SHARED) | set(SYNC_ONLY) <= sync
-    assert set(SHARED) | set(ASYNC_ONLY) <= async_
+    assert set(SHARED) | set(SYNC_ONLY) | set(RFC12_17) <= sync
+    assert set(SHARED) | set(ASYNC_ONLY) | set(RFC12_17) <= async_
     assert not set(SYNC_ONLY) & async_, "sync-only list is stale"
+
+
+def _rfc12_17_methods(paths: dict[str, list[str]]) -> set[str]:
+    return {name for name, found in paths.items() if any(RFC12_17_PATH.match(p) for p in found)}
+
+
+@pytest.mark.parametrize("which", ["sync", "async"])
+def test_every_rfc12_17_method_of_the_reference_is_in_scope(
+    report: dict[str, Any], which: str
+) -> None:
+    """Introspection: a reference method that calls an RFC-0012..0017 path and that no
+    scenario step calls (or the scope list forgot) fails here."""
+    found = _rfc12_17_methods(report[f"{which}_paths"])
+    assert len(found) >= 35, f"path scan found too few methods: {sorted(found)}"
+    assert found == set(RFC12_17), (
+        f"missing from the scope: {sorted(found - set(RFC12_17))}; "
+        f"not calling an RFC-0012..0017 path: {sorted(set(RFC12_17) - found)}"
+    )
+    label = "OpenIntentClient" if which == "sync" else "AsyncOpenIntentClient"
+    uncalled = sorted(m for m in found if f"{label}.{m}" not in report["results"])
+    assert not uncalled, f"no scenario step calls {uncalled}"
 
 
 @pytest.mark.parametrize("name", IN_SCOPE)
