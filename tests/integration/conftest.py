@@ -5,6 +5,10 @@ database: a SQLite file, or a new PostgreSQL database when ``OPENINTENT_TEST_PG_
 set. ``api`` is parametrized over the two clients: the sync client itself, or the async
 client behind :class:`Blocking`, which runs every call on one event loop thread so that a
 test body reads the same for both.
+
+``api`` records every method the tests call through it (``CALLED``, per mode) once the
+server has answered; ``test_integration_client_ours.py`` checks at its end that every
+public method of both clients and of their namespaces was called that way.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pytest
 
 from openintent.client import AsyncOpenIntentClient, OpenIntentClient
 from openintent.client._endpoint import Dispatcher
+from openintent.exceptions import OpenIntentError
 from openintent.server.testing import ServerProcess, fresh_database_url
 
 T = TypeVar("T")
@@ -119,6 +124,50 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+#: ``(mode, name)`` of each client method called through ``api`` that the server answered
+#: (a result, or an error with an HTTP status); ``name`` is ``"namespace.method"`` for the
+#: sub-API views. Streams, queues and lease context managers count when created.
+CALLED: set[tuple[str, str]] = set()
+
+
+class Recording:
+    """``api`` as the tests see it: the client (or a namespace) that fills ``CALLED``."""
+
+    def __init__(self, target: Any, mode: str, prefix: str = "") -> None:
+        self._target = target
+        self._mode = mode
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "target":
+            raise AttributeError("call the client through api so that the call is recorded")
+        value = getattr(self._target, name)
+        if isinstance(value, Dispatcher | Blocking):  # a namespace view
+            return Recording(value, self._mode, f"{self._prefix}{name}.")
+        if not callable(value):
+            return value
+        key = (self._mode, self._prefix + name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = value(*args, **kwargs)
+            except OpenIntentError as exc:
+                if exc.status_code is not None:  # the server answered
+                    CALLED.add(key)
+                raise
+            CALLED.add(key)
+            return result
+
+        return call
+
+
+def client_for(mode: str, base_url: str, api_key: str, agent_id: str, loop: LoopThread) -> Any:
+    """A new client of ``mode`` (async: made blocking), recorded like ``api``."""
+    if mode == "sync":
+        return Recording(OpenIntentClient(base_url, api_key, agent_id), mode)
+    return Recording(Blocking(AsyncOpenIntentClient(base_url, api_key, agent_id), loop), mode)
+
+
 @pytest.fixture
 def api(
     mode: str,
@@ -127,7 +176,33 @@ def api(
     loop_thread: LoopThread,
 ) -> Any:
     """The client under test: the sync client, or the async one made blocking."""
-    return sync_client if mode == "sync" else Blocking(async_client, loop_thread)
+    target = sync_client if mode == "sync" else Blocking(async_client, loop_thread)
+    return Recording(target, mode)
+
+
+@pytest.fixture
+def called() -> set[tuple[str, str]]:
+    return CALLED
+
+
+@pytest.fixture
+def new_api(mode: str, ours: ServerProcess, loop_thread: LoopThread) -> Iterator[Any]:
+    """A factory of fresh clients of ``mode`` with their own pool, recorded like ``api``."""
+    made: list[Any] = []
+
+    def make(agent_id: str, api_key: str = KEYS[0]) -> Any:
+        made.append(client_for(mode, ours.base_url, api_key, agent_id, loop_thread))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()  # closing twice is harmless
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The coverage checks read ``CALLED``: they run after every other test."""
+    last = [i for i in items if i.name.startswith("test_every_public_method")]
+    items[:] = [i for i in items if i not in last] + last
 
 
 @pytest.fixture
