@@ -238,6 +238,11 @@ async def agent_steps(cli: Any, label: str, ctx: Ctx) -> None:
         eq((await resolve(cli.get_agent_record(ctx.worker))).status, AgentStatus.DRAINING, "")
         draining = await resolve(cli.list_agents(status="draining", role_id=role))
         eq([a.agent_id for a in draining], [ctx.worker], "listed as draining")
+        # rfc-0016 §11: the reference heartbeat always claims status "active"; that must
+        # not cancel a drain while the agent still reports work.
+        busy = await resolve(cli.agent_heartbeat(ctx.worker, 1, ["t1"]))
+        eq(busy.get("status"), "ok", "heartbeat while draining")
+        eq((await resolve(cli.get_agent_record(ctx.worker))).status, AgentStatus.DRAINING, "")
         code = await status_of(
             lambda: cli.update_agent_status(ctx.worker, "banana"), "non-enum status"
         )
@@ -378,6 +383,11 @@ async def trigger_steps(cli: Any, label: str, ctx: Ctx) -> None:
         eq((after.fire_count, after.version), (1, 3), "fire_count moved, version did not")
         is_naive_recent(after.last_fired_at, "last_fired_at")
         await raises(NotFoundError, lambda: cli.fire_trigger(str(uuid.uuid4())), "404")
+        # RFC-0017 §2: disabled triggers do not fire (rfc-0017 §10.1: the reference does).
+        off = await resolve(cli.update_trigger(ctx.trig.trigger_id, 3, enabled=False))
+        await raises(ConflictError, lambda: cli.fire_trigger(ctx.trig.trigger_id), "disabled")
+        eq((await resolve(cli.get_trigger(ctx.trig.trigger_id))).fire_count, 1, "not fired")
+        await resolve(cli.update_trigger(ctx.trig.trigger_id, off.version, enabled=True))
 
     with step(key("delete_trigger")):
         eq(await resolve(cli.delete_trigger(ctx.hook.trigger_id)), None, "returns None")
