@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import attrs
 
-from openintent.server.services.tool_http import (
+from openintent.server.services.tools.http import (
     HostPolicy,
     OutboundRequest,
     ToolCallDenied,
