@@ -637,9 +637,9 @@ def test_webhook_deduplication_answers_200(client: Any) -> None:
 
 
 def test_webhook_rate_limit(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from openintent.server.services import triggers
+    from openintent.server.services.triggers import webhooks
 
-    monkeypatch.setattr(triggers, "WEBHOOK_RATE_PER_MINUTE", 2)
+    monkeypatch.setattr(webhooks, "WEBHOOK_RATE_PER_MINUTE", 2)
     create(client, type="webhook", condition={"path": "/hooks/r"})
     codes = [_post_hook(client, "/webhooks/hooks/r", {}).status_code for _ in range(3)]
     assert codes == [202, 202, 429]

@@ -25,7 +25,7 @@ from typing import Any
 
 from openintent.core.converter import structure
 from openintent.models import TriggerCondition, TriggerType
-from openintent.server.services.trigger_firing import Cause, Firer, acting_for
+from openintent.server.services.triggers.firing import Cause, Firer, acting_for
 from openintent.server.store.agents_tables import AgentEventRow
 from openintent.server.store.database import Database, load_json
 from openintent.server.store.tables import EventRow
