@@ -124,6 +124,37 @@ def test_validation_error_from_422(client: OpenIntentClient) -> None:
     assert err.value.errors
 
 
+def test_tolerant_parsing(client: OpenIntentClient, server: Any) -> None:
+    """sdk.md 2.1 and 5.2 [FIX]: what the reference client chokes on reads fine here.
+
+    Event types outside ``EventType`` that the servers write themselves
+    (``lease_renewed``, ``escalation_initiated``, ``escalation_resolved``), a bare array
+    (leases and decisions on the reference server) and a wrapped list (children).
+    """
+    intent = new_intent(client)
+    lease = client.acquire_lease(intent.id, "tolerant", 60)
+    client.renew_lease(intent.id, lease.id, 120)
+    escalation = client.escalate_to_human(intent.id, "stuck")
+    client.resolve_escalation(escalation.id, "fixed")
+    kinds = {str(e.event_type) for e in client.get_events(intent.id)}
+    assert {"lease_renewed", "escalation_initiated", "escalation_resolved"} <= kinds
+    raw = httpx.get(
+        f"{server.base_url}/api/v1/intents/{intent.id}/leases",
+        headers={"X-API-Key": server.api_key},
+    ).json()
+    if server.name == "reference":
+        assert isinstance(raw, list)  # the shape that crashes the reference client
+    assert [x.id for x in client.get_leases(intent.id)] == [lease.id]
+    child = client.create_child_intent(intent.id, "child")
+    raw_children = httpx.get(
+        f"{server.base_url}/api/v1/intents/{intent.id}/children",
+        headers={"X-API-Key": server.api_key},
+    ).json()
+    assert isinstance(raw_children, dict)
+    assert [i.id for i in client.get_children(intent.id)] == [child.id]
+    client.release_lease(intent.id, lease.id)
+
+
 # -- RFC-0002 -------------------------------------------------------------------------
 
 
