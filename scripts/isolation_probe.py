@@ -7,19 +7,27 @@ the core and client wheels and their declared dependencies. It checks that
   arguments), loaded from that environment and not from a source tree;
 * the server stack cannot be imported: a client that needs it (an import, or a
   dependency declared by mistake) makes one of these imports succeed;
-* no other distribution's part of the ``openintent`` namespace is present.
+* no other distribution's part of the ``openintent`` namespace is present;
+* every module of ``openintent.client`` imports, and both clients make real requests
+  (to a stdlib HTTP server on loopback: discovery, and an intent created and parsed).
 
 Prints one line per check and exits 1 if any failed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+import json
+import pkgutil
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
-REQUIRED_NAMES = ("Intent", "OpenIntentClient")
+REQUIRED_NAMES = ("Intent", "OpenIntentClient", "AsyncOpenIntentClient", "SSEStream")
 SERVER_STACK = ("litestar", "piccolo", "granian", "aiosqlite", "asyncpg")
 OTHER_PORTIONS = ("openintent.server", "openintent.agents", "openintent.adapters")
 
@@ -65,9 +73,71 @@ def check_absent() -> list[str]:
     return failures
 
 
+class _Answers(BaseHTTPRequestHandler):
+    """Just enough of the protocol for one discovery and one intent creation."""
+
+    def _send(self, body: dict[str, Any], status: int = 200) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path == "/.well-known/openintent.json":
+            self._send({"version": "probe"})
+        else:
+            self._send({"detail": "not found"}, 404)
+
+    def do_POST(self) -> None:
+        sent = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        intent = {"id": "i-1", "title": sent["title"], "version": 1, "status": "draft",
+                  "state": sent.get("state", {}), "unknown_key": True}  # fmt: skip
+        self._send(intent, 201)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def check_client_works() -> list[str]:
+    failures = []
+    client_package = importlib.import_module("openintent.client")
+    for module in pkgutil.walk_packages(client_package.__path__, "openintent.client."):
+        try:
+            importlib.import_module(module.name)
+        except ImportError as exc:
+            failures.append(f"import {module.name}: {exc!r}")
+    importlib.import_module("openintent.streaming")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    from openintent.client import AsyncOpenIntentClient, OpenIntentClient
+
+    async def async_round_trip() -> str:
+        async with AsyncOpenIntentClient(base_url, "key", "probe") as client:
+            return (await client.create_intent("async probe")).title
+
+    try:
+        with OpenIntentClient(base_url, "key", "probe") as client:
+            client.discover()
+            titles = [client.create_intent("sync probe").title, asyncio.run(async_round_trip())]
+    except Exception as exc:
+        failures.append(f"client round trip: {type(exc).__name__}: {exc}")
+    else:
+        if titles != ["sync probe", "async probe"]:
+            failures.append(f"client round trip parsed {titles}")
+        else:
+            print("ok    both clients: requests sent, answers parsed")
+    finally:
+        server.shutdown()
+        server.server_close()
+    return failures
+
+
 def main(argv: list[str]) -> int:
     names = tuple(argv) or REQUIRED_NAMES
-    failures = check_names(names) + check_absent()
+    failures = check_names(names) + check_absent() + check_client_works()
     for failure in failures:
         print(f"FAIL  {failure}")
     verdict = "FAILED" if failures else "passed"
