@@ -16,6 +16,7 @@ xfail naming the server module to change); endpoints of stub areas are pending.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -34,9 +35,17 @@ def _is_stub(area: str) -> bool:
 
 
 def _honours_key(area: str) -> bool:
-    """Whether the area's service module uses the shared idempotency helper."""
+    """Whether the area's service module (or any module of the package) uses the shared
+    idempotency helper."""
     module = importlib.import_module(f"openintent.server.services.{area}")
-    return "idempotency" in vars(module)
+    modules = [module]
+    if hasattr(module, "__path__"):  # a package: its submodules
+        prefix = f"{module.__name__}."
+        modules += [
+            importlib.import_module(info.name)
+            for info in pkgutil.iter_modules(module.__path__, prefix)
+        ]
+    return any("idempotency" in vars(m) for m in modules)
 
 
 def expectation(area: str, natural_key: bool = False) -> list[pytest.MarkDecorator]:
