@@ -1,5 +1,4 @@
-"""Route guards: intent ACLs (RFC-0011) on every route with an ``{intent_id}``, and
-path ids or query values no database column can hold.
+"""Route guard: intent ACLs (RFC-0011) on every route with an ``{intent_id}``.
 
 ``require_intent_access`` runs before the handler, so it covers every area's routes,
 reads included (which no write guard sees): ``GET`` needs ``read``, any other method
@@ -19,16 +18,11 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from openintent.exceptions import NotFoundError, ValidationError
+from openintent.exceptions import NotFoundError
 from openintent.models import Permission
 from openintent.server.http.auth import principal_of
 
-__all__ = [
-    "INTENT_PERMISSION",
-    "NO_PERMISSION",
-    "reject_unstorable_params",
-    "require_intent_access",
-]
+__all__ = ["INTENT_PERMISSION", "NO_PERMISSION", "require_intent_access"]
 
 #: ``opt`` key naming the permission a route needs on its intent.
 INTENT_PERMISSION = "intent_permission"
@@ -56,18 +50,3 @@ async def require_intent_access(
         needed = Permission.WRITE
     access = connection.app.state.services.get("access")
     await access.authorize(principal_of(connection), intent_id, needed)
-
-
-def reject_unstorable_params(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    """A NUL character in a path id or query value: 404 / 422 instead of a PostgreSQL
-    error (it cannot be stored or compared in a text column, so nothing can match)."""
-    if any(isinstance(v, str) and "\x00" in v for v in connection.path_params.values()):
-        raise NotFoundError("Not Found", status_code=404)
-    for name, value in connection.query_params.multi_items():
-        if "\x00" in value:
-            raise ValidationError(
-                f"{name}: must not contain NUL characters",
-                errors=[{"loc": ["query", name], "msg": "must not contain NUL characters"}],
-            )

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 
-from openintent.server.api.access_guard import reject_unstorable_params, require_intent_access
-from openintent.server.http.auth import require_api_key
+from openintent.server.api.access_guard import require_intent_access
+from openintent.server.http.auth import authenticate, checks_api_key
 
-__all__ = ["ApiController"]
+__all__ = ["ApiController", "authorize_request"]
+
+
+@checks_api_key
+async def authorize_request(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The key first (401 before anything else), then the intent's access-control list
+    for routes under an intent. One guard: litestar copies the handler per guard."""
+    authenticate(connection)
+    await require_intent_access(connection, handler)
 
 
 class ApiController(Controller):
-    # Key check first (401 before anything else), then ids the database cannot store
-    # (NUL bytes), then the intent's access-control list for routes under an intent.
-    guards = [require_api_key, reject_unstorable_params, require_intent_access]  # noqa: RUF012
+    # Path ids and query values no column can hold are refused by the app-wide
+    # ``http.params.check_parameters`` hook, after this guard.
+    guards = [authorize_request]  # noqa: RUF012

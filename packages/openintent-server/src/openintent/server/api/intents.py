@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, get, post
+from litestar import MediaType, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -22,7 +22,7 @@ from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
 from openintent.server.http.responses import idempotency_key, if_match, json_response
-from openintent.server.services.events import list_events
+from openintent.server.services.events import list_events_json
 from openintent.server.services.intents import IntentService
 
 __all__ = ["CONTROLLERS", "IntentController"]
@@ -107,10 +107,10 @@ class IntentController(ApiController):
         await intents.require(intent_id)
         if since is not None and since.tzinfo is not None:
             since = since.astimezone(dt.UTC).replace(tzinfo=None)
-        events = await list_events(
-            intent_id, event_type=event_type, since=since, limit=limit, offset=offset
+        body = await list_events_json(
+            intents.db, intent_id, event_type=event_type, since=since, limit=limit, offset=offset
         )
-        return json_response(events)
+        return Response(content=body, media_type=MediaType.JSON)
 
     @post("/{intent_id:str}/events", dto=CattrsDTO[EventCreateRequest], status_code=200)
     async def log_event(

@@ -30,7 +30,7 @@ from litestar.response import ServerSentEvent
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
-from openintent.server.http.auth import require_api_key
+from openintent.server.http.auth import guard_checks_api_key
 from openintent.server.http.body import wire_name
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def _document_operation(operation: Operation, handler: HTTPRouteHandler) -> None
     responses.setdefault("4XX", _error_response("Client error (protocol error shape)"))
     responses.setdefault("default", _error_response("Unexpected error (protocol error shape)"))
     operation.responses = responses
-    if any(getattr(g, "func", g) is require_api_key for g in handler.resolve_guards()):
+    if any(guard_checks_api_key(getattr(g, "func", g)) for g in handler.resolve_guards()):
         operation.security = [{API_KEY_SCHEME: []}]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 
 from openintent.core.converter import to_wire
 from openintent.exceptions import ValidationError
 from openintent.server.http.body import INT64_MAX
 
-__all__ = ["idempotency_key", "if_match", "json_response", "wire"]
+__all__ = ["idempotency_key", "if_match", "json_bytes", "json_response", "wire"]
 
 
 def wire(value: Any) -> Any:
@@ -26,8 +27,21 @@ def wire(value: Any) -> Any:
 
 
 def json_response(value: Any, status_code: int = 200) -> Response[bytes]:
-    body = json.dumps(wire(value), separators=(",", ":"), ensure_ascii=False).encode()
-    return Response(content=body, status_code=status_code, media_type=MediaType.JSON)
+    return Response(
+        content=json_bytes(wire(value)), status_code=status_code, media_type=MediaType.JSON
+    )
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def json_bytes(data: Any) -> bytes:
+    """Compact UTF-8 JSON. msgspec is several times faster than ``json.dumps``; the
+    stdlib takes over for what msgspec refuses (integers past 64 bits)."""
+    try:
+        return _encode(data)
+    except (OverflowError, TypeError):
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def if_match(request: Request[Any, Any, Any]) -> int:

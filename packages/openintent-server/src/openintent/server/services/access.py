@@ -367,10 +367,8 @@ class AccessService:
     # -- helpers ----------------------------------------------------------------------
 
     async def _policy(self, intent_id: str) -> AccessPolicy:
-        rows = await AclPolicyRow.select(AclPolicyRow.default_policy).where(
-            AclPolicyRow.intent_id == intent_id
-        )
-        return AccessPolicy(rows[0]["default_policy"]) if rows else AccessPolicy.OPEN
+        row = await self.db.fetchrow(access_tables.POLICY_OF_INTENT, intent_id)
+        return AccessPolicy(row["default_policy"]) if row else AccessPolicy.OPEN
 
     async def _acl(self, intent_id: str) -> IntentACL:
         rows = (

@@ -6,12 +6,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import msgspec
+
 from openintent.core.converter import utcnow
 from openintent.models import EventType, IntentEvent
-from openintent.server.store.database import current_unit, dump_json, load_json
-from openintent.server.store.tables import EventRow
+from openintent.server.store import core_sql
+from openintent.server.store.database import Database, current_unit, dump_json, load_json
 
-__all__ = ["event_from_row", "list_events", "record_event"]
+__all__ = ["event_from_row", "list_events_json", "record_event"]
 
 
 def event_from_row(row: dict[str, Any]) -> IntentEvent:
@@ -31,7 +33,8 @@ async def record_event(
     intent_id: str, event_type: EventType | str, actor: str | None, payload: dict[str, Any]
 ) -> IntentEvent:
     """Append an event; call inside ``db.write()`` so it commits with its change."""
-    await current_unit().order_lock()
+    uow = current_unit()
+    await uow.order_lock()
     event = IntentEvent(
         id=str(uuid.uuid4()),
         intent_id=intent_id,
@@ -40,38 +43,64 @@ async def record_event(
         payload=payload,
         created_at=utcnow(),
     )
-    await EventRow.insert(
-        EventRow(
-            id=event.id,
-            intent_id=intent_id,
-            event_type=str(event_type),
-            actor=actor,
-            payload=dump_json(payload),
-            created_at=event.created_at,
-        )
+    await uow.db.execute(
+        core_sql.INSERT_EVENT,
+        event.id,
+        intent_id,
+        str(event_type),
+        actor,
+        dump_json(payload),
+        event.created_at,
     )
     return event
 
 
-async def list_events(
+async def list_events_json(
+    db: Database,
     intent_id: str,
     *,
     event_type: str | None = None,
     since: dt.datetime | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[IntentEvent]:
-    """Newest first, as the reference serves the log."""
-    where = EventRow.intent_id == intent_id
+) -> bytes:
+    """A page of the log, newest first, as the JSON array the route sends, from the rows.
+
+    Stored events are immutable and their payload column already holds JSON, so it is
+    spliced in as it is: no parse, no model, no re-encoding per event. The keys and
+    values are those ``to_wire(IntentEvent)`` produces for a stored event.
+    """
+    args: list[Any] = [intent_id]
     if event_type:
-        where &= EventRow.event_type == event_type
+        args.append(event_type)
     if since is not None:
-        where &= EventRow.created_at >= since
-    rows = (
-        await EventRow.select()
-        .where(where)
-        .order_by(EventRow.seq, ascending=False)
-        .limit(limit)
-        .offset(offset)
+        args.append(since)
+    statement = core_sql.EVENT_PAGE[bool(event_type), since is not None]
+    rows = await db.fetch_tuples(statement, *args, limit, offset)
+    return _ENCODE(
+        [
+            _WireEvent(
+                event_id,
+                of_intent,
+                kind,
+                actor,
+                msgspec.Raw(payload or "{}"),
+                created if created is None or isinstance(created, str) else created.isoformat(),
+            )
+            for event_id, of_intent, kind, actor, payload, created in rows
+        ]
     )
-    return [event_from_row(row) for row in rows]
+
+
+class _WireEvent(msgspec.Struct):
+    """A stored event as ``to_wire(IntentEvent)`` writes it, same keys, same order."""
+
+    id: str
+    intent_id: str
+    event_type: str
+    actor: str | None
+    payload: msgspec.Raw
+    created_at: str | None
+
+
+_ENCODE = msgspec.json.Encoder().encode

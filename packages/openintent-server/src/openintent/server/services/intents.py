@@ -30,6 +30,7 @@ from openintent.server.services import idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt, WriteGuard
 from openintent.server.services.principal import Principal
+from openintent.server.store import core_sql
 from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.tables import AssignmentRow, IntentRow
 
@@ -69,14 +70,14 @@ class IntentService:
     # -- reads ------------------------------------------------------------------------
 
     async def get(self, intent_id: str) -> Intent:
-        rows = await IntentRow.select().where(IntentRow.id == intent_id).limit(1)
-        if not rows:
+        row = await self.db.fetchrow(core_sql.INTENT_BY_ID, intent_id)
+        if row is None:
             raise NotFoundError("Intent not found", status_code=404)
-        return intent_from_row(rows[0])
+        return intent_from_row(row)
 
     async def require(self, intent_id: str) -> None:
         """404 unless the intent exists (for nested routes)."""
-        if not await IntentRow.exists().where(IntentRow.id == intent_id):
+        if await self.db.fetchrow(core_sql.INTENT_EXISTS, intent_id) is None:
             raise NotFoundError("Intent not found", status_code=404)
 
     async def list_intents(
@@ -101,9 +102,7 @@ class IntentService:
         return [_assignment(row) for row in rows]
 
     async def assigned_agent_ids(self, intent_id: str) -> list[str]:
-        rows = await AssignmentRow.select(AssignmentRow.agent_id).where(
-            AssignmentRow.intent_id == intent_id
-        )
+        rows = await self.db.fetch(core_sql.ASSIGNED_AGENTS, intent_id)
         return sorted({row["agent_id"] for row in rows})
 
     # -- writes -----------------------------------------------------------------------
@@ -138,7 +137,7 @@ class IntentService:
                 created_by=req.created_by or principal.actor,
                 governance_policy=req.governance_policy,
             )
-            await IntentRow.insert(_row(intent))
+            await self.insert(intent)
             payload: dict[str, Any] = {"title": intent.title}
             if intent.governance_policy:
                 payload["governance_policy"] = intent.governance_policy
@@ -299,6 +298,17 @@ class IntentService:
         **columns: Any,
     ) -> Intent:
         """Compare-and-set: one conditional UPDATE; no row means someone else won."""
+        if not columns and (state is None) != (status is None):
+            # The two per-request writes use constant SQL (store.core_sql).
+            if state is not None:
+                statement, value = core_sql.BUMP_STATE, dump_json(state)
+            else:
+                assert status is not None
+                statement, value = core_sql.BUMP_STATUS, status.value
+            row = await self.db.fetchrow(statement, utcnow(), value, current.id, current.version)
+            if row is None:
+                raise await self._conflict(current.id)
+            return intent_from_row(row)
         values: dict[Any, Any] = {
             IntentRow.version: IntentRow.version + 1,
             IntentRow.updated_at: utcnow(),
@@ -315,15 +325,20 @@ class IntentService:
             .returning(*IntentRow.all_columns())
         )
         if not rows:
-            latest = await self.get(current.id)
-            raise ConflictError("Version conflict", current_version=latest.version, status_code=409)
+            raise await self._conflict(current.id)
         return intent_from_row(rows[0])
+
+    async def _conflict(self, intent_id: str) -> ConflictError:
+        row = await self.db.fetchrow(core_sql.INTENT_VERSION, intent_id)
+        if row is None:
+            raise NotFoundError("Intent not found", status_code=404)
+        return ConflictError("Version conflict", current_version=row["version"], status_code=409)
 
     bump = _bump
 
     async def insert(self, intent: Intent) -> None:
         """Store a new intent row inside the caller's ``db.write()`` (no checks, no event)."""
-        await IntentRow.insert(_row(intent))
+        await self.db.execute(core_sql.INSERT_INTENT, *_columns(intent))
 
     async def _emit_runtime(self, intent_id: str, name: str, data: dict[str, Any]) -> None:
         await self.db.emit(channels.runtime_intent(intent_id), name, data)
@@ -369,24 +384,24 @@ def _check_version(current: Intent, if_match: int) -> None:
         raise ConflictError("Version conflict", current_version=current.version, status_code=409)
 
 
-def _row(intent: Intent) -> IntentRow:
-    return IntentRow(
-        id=intent.id,
-        title=intent.title,
-        description=intent.description,
-        created_by=intent.created_by or "",
-        parent_id=intent.parent_intent_id,
-        depends_on=dump_json(intent.depends_on),
-        constraints=dump_json(intent.constraints),
-        state=dump_json(intent.state.data),
-        status=intent.status.value,
-        confidence=intent.confidence,
-        version=intent.version,
-        governance_policy=dump_json(intent.governance_policy)
-        if intent.governance_policy is not None
-        else None,
-        created_at=intent.created_at,
-        updated_at=intent.updated_at,
+def _columns(intent: Intent) -> tuple[Any, ...]:
+    """Column values in ``core_sql.INTENT_COLUMNS`` order."""
+    policy = intent.governance_policy
+    return (
+        intent.id,
+        intent.title,
+        intent.description,
+        intent.created_by or "",
+        intent.parent_intent_id,
+        dump_json(intent.depends_on),
+        dump_json(intent.constraints),
+        dump_json(intent.state.data),
+        intent.status.value,
+        intent.confidence,
+        intent.version,
+        dump_json(policy) if policy is not None else None,
+        intent.created_at,
+        intent.updated_at,
     )
 
 

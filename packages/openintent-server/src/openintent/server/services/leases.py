@@ -41,6 +41,7 @@ from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt
 from openintent.server.services.intents import IntentService
 from openintent.server.services.principal import Principal
+from openintent.server.store import leases_tables
 from openintent.server.store.database import Database
 from openintent.server.store.leases_tables import LEASE_INDEXES, LeaseRow
 from openintent.server.store.schema import register_tables
@@ -121,12 +122,7 @@ class LeaseService:
             await self._lock_intent(intent_id)
             now = utcnow()
             # Retire the scope's expired lease first: only then may the index admit a new one.
-            await LeaseRow.update({LeaseRow.active: 0}).where(
-                (LeaseRow.intent_id == intent_id)
-                & (LeaseRow.scope == req.scope)
-                & (LeaseRow.active == 1)
-                & (LeaseRow.expires_at <= now)
-            )
+            await self.db.execute(leases_tables.RETIRE_EXPIRED_ON_SCOPE, intent_id, req.scope, now)
             lease = IntentLease(
                 id=str(uuid.uuid4()),
                 intent_id=intent_id,
@@ -135,21 +131,14 @@ class LeaseService:
                 expires_at=now + duration,
                 created_at=now,
             )
-            inserted = (
-                await LeaseRow.insert(
-                    LeaseRow(
-                        id=lease.id,
-                        intent_id=intent_id,
-                        scope=req.scope,
-                        holder=principal.key,
-                        acquired_at=now,
-                        expires_at=lease.expires_at,
-                        released_at=None,
-                        active=1,
-                    )
-                )
-                .on_conflict(action="DO NOTHING")
-                .returning(LeaseRow.id)
+            inserted = await self.db.fetch(
+                leases_tables.INSERT_LEASE,
+                lease.id,
+                intent_id,
+                req.scope,
+                principal.key,
+                now,
+                lease.expires_at,
             )
             if not inserted:
                 rows = await LeaseRow.select().where(
@@ -196,10 +185,8 @@ class LeaseService:
         async with self.db.write():
             await self.intents.require(intent_id)
             now = utcnow()
-            rows = (
-                await LeaseRow.update({LeaseRow.released_at: now, LeaseRow.active: 0})
-                .where(self._mine(principal, intent_id, lease_id) & _live(now))
-                .returning(LeaseRow.scope)
+            rows = await self.db.fetch(
+                leases_tables.RELEASE_OWN_LEASE, now, lease_id, intent_id, principal.key, now
             )
             if not rows:
                 # Already released or expired: nothing is held, so nothing to announce.
@@ -238,14 +225,8 @@ class LeaseService:
         intent_id = attempt.intent.id
         await self._lock_intent(intent_id)
         now = utcnow()
-        rows = (
-            await LeaseRow.select()
-            .where(
-                (LeaseRow.intent_id == intent_id)
-                & (LeaseRow.holder != attempt.principal.key)
-                & _live(now)
-            )
-            .order_by(LeaseRow.seq)
+        rows = await self.db.fetch(
+            leases_tables.LIVE_LEASES_OF_OTHERS, intent_id, attempt.principal.key, now
         )
         for row in rows:
             if any(scope_covers(row["scope"], path) for path in attempt.paths):

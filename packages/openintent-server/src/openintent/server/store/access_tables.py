@@ -9,7 +9,16 @@ from __future__ import annotations
 from piccolo.columns import BigSerial, Text, Timestamp, Varchar
 from piccolo.table import Table
 
-__all__ = ["INDEXES", "TABLES", "AccessRequestRow", "AclEntryRow", "AclPolicyRow"]
+from openintent.server.store.sql import Statement
+
+__all__ = [
+    "INDEXES",
+    "POLICY_OF_INTENT",
+    "TABLES",
+    "AccessRequestRow",
+    "AclEntryRow",
+    "AclPolicyRow",
+]
 
 
 class AclPolicyRow(Table, tablename="oi_acl_policies"):
@@ -52,3 +61,6 @@ TABLES: list[type[Table]] = [AclPolicyRow, AclEntryRow, AccessRequestRow]
 INDEXES: list[str] = [
     "CREATE INDEX IF NOT EXISTS oi_acl_entries_principal ON oi_acl_entries (intent_id, principal_id)",
 ]
+
+#: Checked on every request under an intent (``api.access_guard``), so constant SQL.
+POLICY_OF_INTENT = Statement.of("SELECT default_policy FROM oi_acl_policies WHERE intent_id = ?")

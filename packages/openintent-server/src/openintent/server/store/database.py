@@ -20,8 +20,10 @@ from piccolo.engine.postgres import PostgresEngine
 
 from openintent.core.converter import utcnow
 from openintent.server.bus import NOTIFY_CHANNEL, Bus, LocalBus, PostgresBus, StreamMessage
+from openintent.server.store import core_sql
 from openintent.server.store.engines import EmbeddedSQLiteEngine, make_engine
 from openintent.server.store.schema import bind_tables, migrate
+from openintent.server.store.sql import Statement
 from openintent.server.store.tables import StreamRow
 
 __all__ = ["Database", "UnitOfWork", "current_unit", "dump_json", "load_json"]
@@ -118,16 +120,62 @@ class Database:
         for callback in uow.after_commit:
             callback()
 
+    # -- constant SQL (store.sql) --------------------------------------------------------
+
+    async def fetch(self, statement: Statement, *args: Any) -> list[dict[str, Any]]:
+        """Rows of a constant statement: in the open write transaction if there is one,
+        else on a reader (SQLite) or a pooled connection (PostgreSQL)."""
+        engine = self.engine
+        if isinstance(engine, EmbeddedSQLiteEngine):
+            conn = engine.connection_for(write=False)
+            rows: list[dict[str, Any]] = conn.execute(statement.sqlite, args).fetchall()
+            return rows
+        assert isinstance(engine, PostgresEngine)
+        current = engine.current_transaction.get()
+        if current is not None:
+            records = await current.connection.fetch(statement.postgres, *args)
+        else:
+            records = await engine.pool.fetch(statement.postgres, *args)
+        return [dict(r) for r in records]
+
+    async def fetch_tuples(self, statement: Statement, *args: Any) -> list[tuple[Any, ...]]:
+        """Like :meth:`fetch`, with plain tuples (column order) for large results."""
+        engine = self.engine
+        if isinstance(engine, EmbeddedSQLiteEngine):
+            cursor = engine.connection_for(write=False).cursor()
+            cursor.row_factory = None
+            return cursor.execute(statement.sqlite, args).fetchall()
+        assert isinstance(engine, PostgresEngine)
+        current = engine.current_transaction.get()
+        if current is not None:
+            records = await current.connection.fetch(statement.postgres, *args)
+        else:
+            records = await engine.pool.fetch(statement.postgres, *args)
+        return [tuple(r) for r in records]
+
+    async def fetchrow(self, statement: Statement, *args: Any) -> dict[str, Any] | None:
+        rows = await self.fetch(statement, *args)
+        return rows[0] if rows else None
+
+    async def execute(self, statement: Statement, *args: Any) -> None:
+        """Run a constant write statement inside the current ``db.write()``."""
+        current_unit()
+        engine = self.engine
+        if isinstance(engine, EmbeddedSQLiteEngine):
+            engine.connection_for(write=True).execute(statement.sqlite, args)
+            return
+        assert isinstance(engine, PostgresEngine)
+        await engine.current_transaction.get().connection.execute(statement.postgres, *args)
+
     async def emit(self, channel: str, name: str, data: Any) -> StreamMessage:
         """Store an SSE message in the current write; it is published after commit."""
         uow = current_unit()
         await uow.order_lock()
         # SSE data uses json.dumps defaults, byte-compatible with the reference server.
         text = json.dumps(data)
-        rows = await StreamRow.insert(
-            StreamRow(channel=channel, name=name, data=text, created_at=utcnow())
-        ).returning(StreamRow.seq)
-        message = StreamMessage(seq=rows[0]["seq"], channel=channel, name=name, data=text)
+        row = await self.fetchrow(core_sql.INSERT_STREAM, channel, name, text, utcnow())
+        assert row is not None
+        message = StreamMessage(seq=row["seq"], channel=channel, name=name, data=text)
         uow.messages.append(message)
         return message
 

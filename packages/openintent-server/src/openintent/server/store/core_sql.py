@@ -1,0 +1,75 @@
+"""Constant statements on the core tables (``tables.py``) for the per-request paths."""
+
+from __future__ import annotations
+
+import attrs
+
+from openintent.server.store.sql import Statement
+
+__all__ = [
+    "ASSIGNED_AGENTS",
+    "BUMP_STATE",
+    "BUMP_STATUS",
+    "EVENT_PAGE",
+    "INSERT_EVENT",
+    "INSERT_INTENT",
+    "INSERT_STREAM",
+    "INTENT_BY_ID",
+    "INTENT_EXISTS",
+    "INTENT_VERSION",
+]
+
+INTENT_COLUMNS = (
+    "id, title, description, created_by, parent_id, depends_on, constraints, state, status,"
+    " confidence, version, governance_policy, created_at, updated_at"
+)
+
+INSERT_INTENT = Statement.of(
+    f"INSERT INTO oi_intents ({INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INTENT_BY_ID = Statement.of(f"SELECT {INTENT_COLUMNS} FROM oi_intents WHERE id = ?")
+INTENT_EXISTS = Statement.of("SELECT 1 AS found FROM oi_intents WHERE id = ?")
+INTENT_VERSION = Statement.of("SELECT version FROM oi_intents WHERE id = ?")
+
+# Compare-and-set: one conditional UPDATE; no row back means another writer won.
+BUMP_STATE = Statement.of(
+    "UPDATE oi_intents SET version = version + 1, updated_at = ?, state = ?"
+    f" WHERE id = ? AND version = ? RETURNING {INTENT_COLUMNS}"
+)
+BUMP_STATUS = Statement.of(
+    "UPDATE oi_intents SET version = version + 1, updated_at = ?, status = ?"
+    f" WHERE id = ? AND version = ? RETURNING {INTENT_COLUMNS}"
+)
+
+INSERT_EVENT = Statement.of(
+    "INSERT INTO oi_events (id, intent_id, event_type, actor, payload, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+INSERT_STREAM = Statement.of(
+    "INSERT INTO oi_stream (channel, name, data, created_at) VALUES (?, ?, ?, ?) RETURNING seq"
+)
+
+ASSIGNED_AGENTS = Statement.of("SELECT agent_id FROM oi_assignments WHERE intent_id = ?")
+
+
+def _event_page(by_type: bool, by_time: bool) -> Statement:
+    where = (
+        " FROM oi_events WHERE intent_id = ?"
+        + (" AND event_type = ?" if by_type else "")
+        + (" AND created_at >= ?" if by_time else "")
+        + " ORDER BY seq DESC LIMIT ? OFFSET ?"
+    )
+    columns = "SELECT id, intent_id, event_type, actor, payload, "
+    # SQLite hands back the stored text (str(datetime)) turned into isoformat() without
+    # a datetime round trip; PostgreSQL's text form trims fractional zeros, so there
+    # the datetime is kept.
+    page = Statement.of(columns + "replace(CAST(created_at AS TEXT), ' ', 'T')" + where)
+    return attrs.evolve(page, postgres=Statement.of(columns + "created_at" + where).postgres)
+
+
+#: A page of an intent's log, newest first, keyed by (event_type filter, since filter).
+EVENT_PAGE: dict[tuple[bool, bool], Statement] = {
+    (by_type, by_time): _event_page(by_type, by_time)
+    for by_type in (False, True)
+    for by_time in (False, True)
+}

@@ -1,0 +1,75 @@
+"""The event-log listing is written straight from stored rows (no model round trip):
+what it serves must be exactly what the server answered when each event was logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+PAYLOADS: list[dict[str, Any]] = [
+    {},
+    {"text": 'héllo wörld — ✓ \u2028 "quoted" \\ back', "emoji": "🙂"},
+    {"nested": {"list": [1, 2.5, -3e-7, True, False, None], "deep": {"x": {"y": [{}]}}}},
+    {"big": 9_007_199_254_740_993, "neg": -(2**63), "float": 1.0, "tiny": 5e-324},
+    {"control": "tab\tnewline\ncr\r", "zero_width": "\u200b"},
+]
+
+
+def _log(client: Any, iid: str, event_type: str, payload: dict[str, Any], **headers: str) -> Any:
+    r = client.post(
+        f"/api/v1/intents/{iid}/events",
+        json={"event_type": event_type, "payload": payload},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_listing_serves_each_event_as_it_was_answered_when_logged(client: Any) -> None:
+    iid = client.post("/api/v1/intents", json={"title": "log"}).json()["id"]
+    logged = [
+        _log(client, iid, kind, payload, **({"X-Agent-ID": "agent-7"} if n % 2 else {}))
+        for n, (kind, payload) in enumerate(
+            zip(["comment", "my.custom.type", "comment", "tool_call", "x"], PAYLOADS, strict=True)
+        )
+    ]
+    listed = client.get(f"/api/v1/intents/{iid}/events").json()
+    assert listed[: len(logged)] == list(reversed(logged))
+    assert [e["event_type"] for e in listed[len(logged) :]] == ["intent_created"]
+    # byte-level: a compact UTF-8 document, non-ASCII unescaped
+    raw = client.get(f"/api/v1/intents/{iid}/events", params={"limit": 5}).content
+    assert "héllo wörld".encode() in raw
+    assert b'"payload":{}' in raw
+
+
+def test_listing_filters_and_pages_like_the_log(client: Any) -> None:
+    iid = client.post("/api/v1/intents", json={"title": "log"}).json()["id"]
+    ids = [_log(client, iid, "a" if n % 2 else "b", {"n": n})["id"] for n in range(7)]
+    page = client.get(f"/api/v1/intents/{iid}/events", params={"limit": 2, "offset": 1}).json()
+    assert [e["id"] for e in page] == [ids[5], ids[4]]
+    only_a = client.get(f"/api/v1/intents/{iid}/events", params={"event_type": "a"}).json()
+    assert [e["payload"]["n"] for e in only_a] == [5, 3, 1]
+    first = client.get(f"/api/v1/intents/{iid}/events").json()[-1]
+    later = dt.datetime.fromisoformat(first["created_at"]) + dt.timedelta(days=1)
+    assert (
+        client.get(f"/api/v1/intents/{iid}/events", params={"since": later.isoformat()}).json()
+        == []
+    )
+    since_start = client.get(
+        f"/api/v1/intents/{iid}/events",
+        params={"since": first["created_at"], "event_type": "b"},
+    ).json()
+    assert [e["payload"]["n"] for e in since_start] == [6, 4, 2, 0]
+
+
+@pytest.mark.parametrize("limit", [1, 1000])
+def test_listing_of_unknown_intent_is_404_and_empty_log_is_empty(client: Any, limit: int) -> None:
+    r = client.get("/api/v1/intents/nope/events", params={"limit": limit})
+    assert r.status_code == 404
+    iid = client.post("/api/v1/intents", json={"title": "log"}).json()["id"]
+    r = client.get(f"/api/v1/intents/{iid}/events", params={"limit": limit, "event_type": "none"})
+    assert r.status_code == 200
+    assert r.content == b"[]"
+    assert r.headers["content-type"].startswith("application/json")
