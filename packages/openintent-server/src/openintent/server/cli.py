@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from openintent.server.config import LOG_LEVELS, ServerConfig
 from openintent.server.runner import OpenIntentServer
 
-__all__ = ["main"]
+__all__ = ["config_from_args", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,25 +29,45 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", choices=LOG_LEVELS, help="log level (default info)")
     p.add_argument("--max-body-size", type=int, help="largest accepted request body in bytes")
     p.add_argument("--secret-key", help="key that encrypts stored credentials")
+    p.add_argument(
+        "--tool-allow-hosts",
+        metavar="HOSTS",
+        help="comma-separated hosts, addresses or CIDR networks the tool proxy may call "
+        "although they are loopback or private (default: public addresses only)",
+    )
+    p.add_argument(
+        "--memory-episodic-capacity",
+        type=int,
+        metavar="N",
+        help="episodic memory entries kept per agent before LRU eviction; 0 = unlimited "
+        "(default 1000)",
+    )
     p.add_argument("--debug", action="store_true", default=None, help="verbose errors in logs")
     p.add_argument("--version", action="version", version=f"openintent-server {__version__}")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def config_from_args(argv: Sequence[str] | None = None) -> ServerConfig:
+    """The configuration the command line names (flags over ``OPENINTENT_*`` over defaults)."""
     args = _parser().parse_args(argv)
+    return ServerConfig.from_env(
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        api_keys=args.api_keys,
+        workers=args.workers,
+        log_level=args.log_level,
+        max_body_size=args.max_body_size,
+        secret_key=args.secret_key,
+        tool_allow_hosts=args.tool_allow_hosts,
+        memory_episodic_capacity=args.memory_episodic_capacity,
+        debug=args.debug,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        config = ServerConfig.from_env(
-            host=args.host,
-            port=args.port,
-            database_url=args.database_url,
-            api_keys=args.api_keys,
-            workers=args.workers,
-            log_level=args.log_level,
-            max_body_size=args.max_body_size,
-            secret_key=args.secret_key,
-            debug=args.debug,
-        )
+        config = config_from_args(argv)
     except (TypeError, ValueError) as exc:
         print(f"openintent-server: {exc}", file=sys.stderr)
         return 2
