@@ -347,6 +347,9 @@ def _format(exc: BaseException, target: type | None) -> str:
     generic = format_exception(exc, target)
     if type(exc) is ValueError and str(exc):
         return f"{generic}: {exc}"
+    if isinstance(exc, OverflowError):
+        # e.g. a timestamp whose UTC form leaves the years 1..9999
+        return f"out of range: {exc}"
     return generic
 
 
@@ -360,7 +363,7 @@ def structure(data: object, cls: type[T]) -> T:
     """Build ``cls`` from decoded JSON; any problem raises :class:`ValidationError`."""
     try:
         return CONVERTER.structure(data, cls)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, OverflowError) as exc:
         errors = _describe(exc)
         name = getattr(cls, "__name__", str(cls))
         raise ValidationError(f"invalid {name}: " + "; ".join(errors), errors=errors) from exc
