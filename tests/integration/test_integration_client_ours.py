@@ -193,15 +193,36 @@ def test_complete_intent(api: Any, c: OpenIntentClient) -> None:
     assert done.state["result"] == "ok"
 
 
-def test_errors_map_from_our_server(api: Any, ours: Any) -> None:
-    with (
-        OpenIntentClient(ours.base_url, "wrong-key", "x") as stranger,
-        pytest.raises(AuthenticationError),
-    ):
+def test_errors_map_from_our_server(
+    api: Any, c: OpenIntentClient, other_client: OpenIntentClient, new_api: Any
+) -> None:
+    """sdk.md 2.1 with its [FIX]es, each error from a real answer, in both modes."""
+    stranger = new_api("x", api_key="wrong-key")
+    with pytest.raises(AuthenticationError) as denied:
         stranger.get_intent("anything")
+    assert denied.value.status_code == 401
     with pytest.raises(NotFoundError) as missing:
         api.get_events("no-such-intent")  # nested routes of unknown intents: 404
     assert missing.value.status_code == 404
+    assert isinstance(missing.value.response, dict)  # the parsed body
+    assert missing.value.message == missing.value.response["detail"]  # detail is read
+    intent = new_intent(c)
+    c.update_state(intent.id, intent.version, {"a": 1})
+    with pytest.raises(ConflictError) as stale:
+        api.set_status(intent.id, intent.version, "active")
+    assert (stale.value.status_code, stale.value.current_version) == (409, 2)
+    assert not isinstance(stale.value, LeaseConflictError)
+    held = other_client.acquire_lease(intent.id, "busy")
+    with pytest.raises(LeaseConflictError) as conflict:
+        api.acquire_lease(intent.id, "busy")
+    assert conflict.value.status_code == 409
+    assert conflict.value.existing_lease is not None
+    assert conflict.value.existing_lease["id"] == held.id
+    other_client.release_lease(intent.id, held.id)
+    with pytest.raises(ValidationError) as invalid:  # 422 is a ValidationError too
+        api.get_events(intent.id, limit=0)
+    assert invalid.value.status_code == 422
+    assert invalid.value.errors
 
 
 # -- RFC-0002 graphs ---------------------------------------------------------------------
@@ -329,28 +350,62 @@ def test_renew_lease(api: Any, c: OpenIntentClient) -> None:
     c.release_lease(intent.id, lease.id)
 
 
-def test_lease(mode: str, api: Any, c: OpenIntentClient, on_loop: Any) -> None:
+def test_lease(
+    mode: str, api: Any, c: OpenIntentClient, other_client: OpenIntentClient, on_loop: Any
+) -> None:
+    """``lease()`` holds the scope for the block and releases it on exit, also when the
+    body raises; another principal's acquire tells held from released."""
     intent = new_intent(c)
+
+    def active() -> list[str]:
+        return [x.id for x in c.get_leases(intent.id) if x.is_active]
+
+    def taken_by_other() -> bool:
+        try:
+            lease = other_client.acquire_lease(intent.id, "cm")
+        except LeaseConflictError:
+            return True
+        other_client.release_lease(intent.id, lease.id)
+        return False
+
+    seen: list[tuple[str, list[str], bool]] = []
     if mode == "sync":
         with api.lease(intent.id, "cm") as held:
-            assert held.scope == "cm"
-            assert [x.id for x in c.get_leases(intent.id) if x.is_active] == [held.id]
-        with pytest.raises(RuntimeError), api.lease(intent.id, "cm"):
-            raise RuntimeError("the body fails")
+            seen.append((held.id, active(), taken_by_other()))
+        assert (active(), taken_by_other()) == ([], False)
+
+        def failing_body() -> None:
+            with api.lease(intent.id, "cm") as held:
+                seen.append((held.id, active(), taken_by_other()))
+                raise RuntimeError("the body fails")
+
+        with pytest.raises(RuntimeError, match="the body fails"):
+            failing_body()
     else:
         first, second = api.lease(intent.id, "cm"), api.lease(intent.id, "cm")
 
+        async def look(lease_id: str) -> tuple[str, list[str], bool]:
+            ids, taken = await asyncio.to_thread(lambda: (active(), taken_by_other()))
+            return lease_id, ids, taken
+
+        async def failing_body() -> None:
+            async with second as held:
+                seen.append(await look(held.id))
+                raise RuntimeError("the body fails")
+
         async def run() -> None:
             async with first as held:
-                assert held.scope == "cm"
-            with pytest.raises(RuntimeError):
-                async with second:
-                    raise RuntimeError("the body fails")
+                seen.append(await look(held.id))
+            assert (await look(""))[1:] == ([], False)
+            with pytest.raises(RuntimeError, match="the body fails"):
+                await failing_body()
 
         on_loop(run())
-    # Released both times: the scope can be taken again.
-    again = c.acquire_lease(intent.id, "cm")
-    c.release_lease(intent.id, again.id)
+    assert [(ids, taken) for lease_id, ids, taken in seen] == [
+        ([seen[0][0]], True),
+        ([seen[1][0]], True),
+    ]
+    assert (active(), taken_by_other()) == ([], False)  # released after the failing body
 
 
 # -- RFC-0004 governance -------------------------------------------------------------------
