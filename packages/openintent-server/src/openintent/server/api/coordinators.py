@@ -22,6 +22,7 @@ from openintent.models import (
     CoordinatorUpdateRequest,
     DecisionRecordCreateRequest,
 )
+from openintent.server.api.actions import action
 from openintent.server.api.base import ApiController
 from openintent.server.api.tasks import body_with, version_header
 from openintent.server.http.auth import principal_of
@@ -33,6 +34,32 @@ __all__ = ["CONTROLLERS", "CoordinatorController", "DecisionRecordController"]
 
 Req = Request[Any, Any, Any]
 Coordinators = NamedDependency[CoordinatorService]
+
+
+def _optional_version(request: Req) -> int | None:
+    return version_header(request, required=False)
+
+
+def _lease_action(
+    suffix: str,
+    name: str,
+    call: str,
+    *,
+    version: Any = _optional_version,
+    decorator: Any = post,
+    **options: Any,
+) -> Any:
+    return action(
+        f"/coordinators/{{lease_id:str}}{suffix}",
+        name=name,
+        service=("coordinators", CoordinatorService),
+        call=call,
+        ids=("lease_id",),
+        version=version,
+        decorator=decorator,
+        status_code=200,
+        **options,
+    )
 
 
 class CoordinatorController(ApiController):
@@ -68,109 +95,25 @@ class CoordinatorController(ApiController):
             await coordinators.update(principal_of(request), lease_id, version, data)
         )
 
-    @delete("/coordinators/{lease_id:str}", status_code=200)
-    async def release_lease(
-        self, request: Req, lease_id: FromPath[str], coordinators: Coordinators
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(await coordinators.release(principal_of(request), lease_id, version))
-
-    @post(
-        "/coordinators/{lease_id:str}/heartbeat",
-        dto=CattrsDTO[CoordinatorHeartbeatRequest],
-        status_code=200,
+    # Actions on one lease: one service call each (``If-Match`` optional).
+    release_lease = _lease_action("", "release_lease", "release", decorator=delete)
+    heartbeat = _lease_action(
+        "/heartbeat", "heartbeat", "heartbeat", body=CoordinatorHeartbeatRequest, version=None
     )
-    async def heartbeat(
-        self,
-        request: Req,
-        lease_id: FromPath[str],
-        coordinators: Coordinators,
-        data: JSONBody[CoordinatorHeartbeatRequest | None] = None,
-    ) -> Response[bytes]:
-        return json_response(
-            await coordinators.heartbeat(
-                principal_of(request), lease_id, data or CoordinatorHeartbeatRequest()
-            )
-        )
-
-    @post(
-        "/coordinators/{lease_id:str}/pause",
-        dto=CattrsDTO[CoordinatorActionRequest],
-        status_code=200,
+    pause = _lease_action("/pause", "pause", "pause", body=CoordinatorActionRequest)
+    resume = _lease_action("/resume", "resume", "resume", body=CoordinatorActionRequest)
+    release = _lease_action("/release", "release", "release")
+    handoff = _lease_action(
+        "/handoff", "handoff", "handoff", body=CoordinatorHandoffRequest, body_required=True
     )
-    async def pause(
-        self,
-        request: Req,
-        lease_id: FromPath[str],
-        coordinators: Coordinators,
-        data: JSONBody[CoordinatorActionRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await coordinators.pause(
-                principal_of(request), lease_id, version, data or CoordinatorActionRequest()
-            )
-        )
-
-    @post(
-        "/coordinators/{lease_id:str}/resume",
-        dto=CattrsDTO[CoordinatorActionRequest],
-        status_code=200,
+    replace = _lease_action(
+        "/replace",
+        "replace",
+        "handoff",
+        body=CoordinatorHandoffRequest,
+        body_required=True,
+        fixed={"replace": True},
     )
-    async def resume(
-        self,
-        request: Req,
-        lease_id: FromPath[str],
-        coordinators: Coordinators,
-        data: JSONBody[CoordinatorActionRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await coordinators.resume(
-                principal_of(request), lease_id, version, data or CoordinatorActionRequest()
-            )
-        )
-
-    @post("/coordinators/{lease_id:str}/release", status_code=200)
-    async def release(
-        self, request: Req, lease_id: FromPath[str], coordinators: Coordinators
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(await coordinators.release(principal_of(request), lease_id, version))
-
-    @post(
-        "/coordinators/{lease_id:str}/handoff",
-        dto=CattrsDTO[CoordinatorHandoffRequest],
-        status_code=200,
-    )
-    async def handoff(
-        self,
-        request: Req,
-        lease_id: FromPath[str],
-        data: JSONBody[CoordinatorHandoffRequest],
-        coordinators: Coordinators,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await coordinators.handoff(principal_of(request), lease_id, version, data)
-        )
-
-    @post(
-        "/coordinators/{lease_id:str}/replace",
-        dto=CattrsDTO[CoordinatorHandoffRequest],
-        status_code=200,
-    )
-    async def replace(
-        self,
-        request: Req,
-        lease_id: FromPath[str],
-        data: JSONBody[CoordinatorHandoffRequest],
-        coordinators: Coordinators,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await coordinators.handoff(principal_of(request), lease_id, version, data, replace=True)
-        )
 
     @get("/coordinators/{lease_id:str}/guardrails")
     async def get_guardrails(

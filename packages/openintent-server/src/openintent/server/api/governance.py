@@ -17,6 +17,7 @@ from openintent.models import (
     EscalationResolveRequest,
 )
 from openintent.server.api.access_guard import INTENT_PERMISSION
+from openintent.server.api.actions import action
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
@@ -28,6 +29,19 @@ __all__ = ["CONTROLLERS", "GovernanceController"]
 
 Req = Request[Any, Any, Any]
 ADMIN = {INTENT_PERMISSION: "admin"}
+
+
+def _approval_decision(name: str, *, approve: bool) -> Any:
+    return action(
+        f"/intents/{{intent_id:str}}/approvals/{{approval_id:str}}/{name}",
+        name=name,
+        service=("governance", GovernanceService),
+        call="decide_approval",
+        ids=("intent_id", "approval_id"),
+        fixed={"approve": approve},
+        status_code=200,
+        opt=ADMIN,
+    )
 
 
 class GovernanceController(ApiController):
@@ -143,35 +157,8 @@ class GovernanceController(ApiController):
     ) -> Response[bytes]:
         return json_response(await governance.get_approval(intent_id, approval_id))
 
-    @post(
-        "/intents/{intent_id:str}/approvals/{approval_id:str}/approve", status_code=200, opt=ADMIN
-    )
-    async def approve(
-        self,
-        request: Req,
-        intent_id: FromPath[str],
-        approval_id: FromPath[str],
-        governance: NamedDependency[GovernanceService],
-    ) -> Response[bytes]:
-        return json_response(
-            await governance.decide_approval(
-                principal_of(request), intent_id, approval_id, approve=True
-            )
-        )
-
-    @post("/intents/{intent_id:str}/approvals/{approval_id:str}/deny", status_code=200, opt=ADMIN)
-    async def deny(
-        self,
-        request: Req,
-        intent_id: FromPath[str],
-        approval_id: FromPath[str],
-        governance: NamedDependency[GovernanceService],
-    ) -> Response[bytes]:
-        return json_response(
-            await governance.decide_approval(
-                principal_of(request), intent_id, approval_id, approve=False
-            )
-        )
+    approve = _approval_decision("approve", approve=True)
+    deny = _approval_decision("deny", approve=False)
 
     # -- the policy -------------------------------------------------------------------
 

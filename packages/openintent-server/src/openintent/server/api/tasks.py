@@ -32,6 +32,7 @@ from openintent.models import (
     TaskStatus,
     TaskUpdateRequest,
 )
+from openintent.server.api.actions import action
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.body import INT64_MAX, check_content_type, check_model, decode_json
@@ -66,6 +67,54 @@ async def body_with(request: Req, cls: type[T], **fixed: Any) -> T:
     obj = structure(data, cls)
     check_model(obj)
     return obj
+
+
+def _optional_version(request: Req) -> int | None:
+    return version_header(request, required=False)
+
+
+def _task_action(call: str, name: str, body: type[Any], body_required: bool = False) -> Any:
+    return action(
+        f"/tasks/{{task_id:str}}/{call}",
+        name=name,
+        service=("tasks", TaskService),
+        call=call,
+        ids=("task_id",),
+        body=body,
+        body_required=body_required,
+        version=_optional_version,
+        status_code=200,
+    )
+
+
+def _plan_action(name: str) -> Any:
+    return action(
+        f"/plans/{{plan_id:str}}/{name}",
+        name=f"{name}_plan",
+        service=("plans", PlanService),
+        call="act",
+        ids=("plan_id",),
+        between=(name,),
+        body=PlanActionRequest,
+        version=_optional_version,
+        status_code=200,
+    )
+
+
+def _checkpoint_decision(name: str, *, approve: bool) -> Any:
+    return action(
+        f"/plans/{{plan_id:str}}/checkpoints/{{checkpoint_id:str}}/{name}",
+        name=f"{name}_checkpoint",
+        service=("plans", PlanService),
+        call="decide_checkpoint",
+        ids=("plan_id", "checkpoint_id"),
+        body=CheckpointDecisionRequest,
+        body_as="req",
+        version=_optional_version,
+        version_as="if_match",
+        fixed={"approve": approve},
+        status_code=200,
+    )
 
 
 class TaskController(ApiController):
@@ -116,126 +165,18 @@ class TaskController(ApiController):
         assert version is not None
         return json_response(await tasks.update(principal_of(request), task_id, version, data))
 
-    @post("/tasks/{task_id:str}/claim", dto=CattrsDTO[TaskActorRequest], status_code=200)
-    async def claim_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskActorRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.claim(principal_of(request), task_id, version, data or TaskActorRequest())
-        )
-
-    @post("/tasks/{task_id:str}/start", dto=CattrsDTO[TaskActorRequest], status_code=200)
-    async def start_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskActorRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.start(principal_of(request), task_id, version, data or TaskActorRequest())
-        )
-
-    @post("/tasks/{task_id:str}/complete", dto=CattrsDTO[TaskCompleteRequest], status_code=200)
-    async def complete_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskCompleteRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.complete(
-                principal_of(request), task_id, version, data or TaskCompleteRequest()
-            )
-        )
-
-    @post("/tasks/{task_id:str}/fail", dto=CattrsDTO[TaskFailRequest], status_code=200)
-    async def fail_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskFailRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.fail(principal_of(request), task_id, version, data or TaskFailRequest())
-        )
-
-    @post("/tasks/{task_id:str}/retry", dto=CattrsDTO[TaskActorRequest], status_code=200)
-    async def retry_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskActorRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.retry(principal_of(request), task_id, version, data or TaskActorRequest())
-        )
-
-    @post("/tasks/{task_id:str}/cancel", dto=CattrsDTO[TaskCancelRequest], status_code=200)
-    async def cancel_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskCancelRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.cancel(principal_of(request), task_id, version, data or TaskCancelRequest())
-        )
-
-    @post("/tasks/{task_id:str}/progress", dto=CattrsDTO[TaskProgressRequest], status_code=200)
-    async def report_progress(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskProgressRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.progress(
-                principal_of(request), task_id, version, data or TaskProgressRequest()
-            )
-        )
-
-    @post("/tasks/{task_id:str}/delegate", dto=CattrsDTO[TaskDelegateRequest], status_code=200)
-    async def delegate_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        tasks: NamedDependency[TaskService],
-        data: JSONBody[TaskDelegateRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await tasks.delegate(
-                principal_of(request), task_id, version, data or TaskDelegateRequest()
-            )
-        )
-
-    @post("/tasks/{task_id:str}/escalate", dto=CattrsDTO[TaskEscalateRequest], status_code=200)
-    async def escalate_task(
-        self,
-        request: Req,
-        task_id: FromPath[str],
-        data: JSONBody[TaskEscalateRequest],
-        tasks: NamedDependency[TaskService],
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(await tasks.escalate(principal_of(request), task_id, version, data))
+    # The RFC's actions: one step each, with an optional ``If-Match``.
+    claim_task = _task_action("claim", "claim_task", TaskActorRequest)
+    start_task = _task_action("start", "start_task", TaskActorRequest)
+    complete_task = _task_action("complete", "complete_task", TaskCompleteRequest)
+    fail_task = _task_action("fail", "fail_task", TaskFailRequest)
+    retry_task = _task_action("retry", "retry_task", TaskActorRequest)
+    cancel_task = _task_action("cancel", "cancel_task", TaskCancelRequest)
+    report_progress = _task_action("progress", "report_progress", TaskProgressRequest)
+    delegate_task = _task_action("delegate", "delegate_task", TaskDelegateRequest)
+    escalate_task = _task_action(
+        "escalate", "escalate_task", TaskEscalateRequest, body_required=True
+    )
 
 
 class PlanController(ApiController):
@@ -294,51 +235,11 @@ class PlanController(ApiController):
     ) -> Response[bytes]:
         return json_response(await plans.progress(principal_of(request), plan_id))
 
-    async def _act(
-        self, request: Req, plans: PlanService, plan_id: str, action: str, data: PlanActionRequest
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(await plans.act(principal_of(request), plan_id, action, version, data))
-
-    @post("/plans/{plan_id:str}/activate", dto=CattrsDTO[PlanActionRequest], status_code=200)
-    async def activate_plan(
-        self,
-        request: Req,
-        plan_id: FromPath[str],
-        plans: NamedDependency[PlanService],
-        data: JSONBody[PlanActionRequest | None] = None,
-    ) -> Response[bytes]:
-        return await self._act(request, plans, plan_id, "activate", data or PlanActionRequest())
-
-    @post("/plans/{plan_id:str}/pause", dto=CattrsDTO[PlanActionRequest], status_code=200)
-    async def pause_plan(
-        self,
-        request: Req,
-        plan_id: FromPath[str],
-        plans: NamedDependency[PlanService],
-        data: JSONBody[PlanActionRequest | None] = None,
-    ) -> Response[bytes]:
-        return await self._act(request, plans, plan_id, "pause", data or PlanActionRequest())
-
-    @post("/plans/{plan_id:str}/resume", dto=CattrsDTO[PlanActionRequest], status_code=200)
-    async def resume_plan(
-        self,
-        request: Req,
-        plan_id: FromPath[str],
-        plans: NamedDependency[PlanService],
-        data: JSONBody[PlanActionRequest | None] = None,
-    ) -> Response[bytes]:
-        return await self._act(request, plans, plan_id, "resume", data or PlanActionRequest())
-
-    @post("/plans/{plan_id:str}/cancel", dto=CattrsDTO[PlanActionRequest], status_code=200)
-    async def cancel_plan(
-        self,
-        request: Req,
-        plan_id: FromPath[str],
-        plans: NamedDependency[PlanService],
-        data: JSONBody[PlanActionRequest | None] = None,
-    ) -> Response[bytes]:
-        return await self._act(request, plans, plan_id, "cancel", data or PlanActionRequest())
+    # ``act`` takes the action's name after the plan id.
+    activate_plan = _plan_action("activate")
+    pause_plan = _plan_action("pause")
+    resume_plan = _plan_action("resume")
+    cancel_plan = _plan_action("cancel")
 
     @get("/plans/{plan_id:str}/checkpoints")
     async def list_checkpoints(
@@ -346,55 +247,8 @@ class PlanController(ApiController):
     ) -> Response[bytes]:
         return json_response(await plans.checkpoints(principal_of(request), plan_id))
 
-    @post(
-        "/plans/{plan_id:str}/checkpoints/{checkpoint_id:str}/approve",
-        dto=CattrsDTO[CheckpointDecisionRequest],
-        status_code=200,
-    )
-    async def approve_checkpoint(
-        self,
-        request: Req,
-        plan_id: FromPath[str],
-        checkpoint_id: FromPath[str],
-        plans: NamedDependency[PlanService],
-        data: JSONBody[CheckpointDecisionRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await plans.decide_checkpoint(
-                principal_of(request),
-                plan_id,
-                checkpoint_id,
-                approve=True,
-                if_match=version,
-                req=data or CheckpointDecisionRequest(),
-            )
-        )
-
-    @post(
-        "/plans/{plan_id:str}/checkpoints/{checkpoint_id:str}/reject",
-        dto=CattrsDTO[CheckpointDecisionRequest],
-        status_code=200,
-    )
-    async def reject_checkpoint(
-        self,
-        request: Req,
-        plan_id: FromPath[str],
-        checkpoint_id: FromPath[str],
-        plans: NamedDependency[PlanService],
-        data: JSONBody[CheckpointDecisionRequest | None] = None,
-    ) -> Response[bytes]:
-        version = version_header(request, required=False)
-        return json_response(
-            await plans.decide_checkpoint(
-                principal_of(request),
-                plan_id,
-                checkpoint_id,
-                approve=False,
-                if_match=version,
-                req=data or CheckpointDecisionRequest(),
-            )
-        )
+    approve_checkpoint = _checkpoint_decision("approve", approve=True)
+    reject_checkpoint = _checkpoint_decision("reject", approve=False)
 
 
 CONTROLLERS: list[Any] = [TaskController, PlanController]
