@@ -219,3 +219,30 @@ def test_concurrent_failures_and_policy_puts(live_server: ServerProcess) -> None
             return list(numbers)
 
     assert sorted(asyncio.run(run())) == list(range(1, 13))
+
+
+def test_failure_records_pass_the_intent_write_guards(client: Any) -> None:
+    """A failure record is an intent write: the guards see it and may refuse it."""
+    from openintent.exceptions import ForbiddenError
+    from openintent.server.services.guards import WriteAttempt
+
+    seen: list[WriteAttempt] = []
+
+    async def frozen(attempt: WriteAttempt) -> None:
+        if attempt.action != "failure":
+            return
+        seen.append(attempt)
+        if attempt.extra["error_type"] == "REFUSED":
+            raise ForbiddenError("intent is frozen", status_code=403)
+
+    client.app.state.services.intents.guards.append(frozen)
+    iid = intent(client)
+    ok = client.post(failures_url(iid), json={"error_type": "TIMEOUT", "agent_id": "ag"})
+    assert ok.status_code == 200, ok.text
+    refused = client.post(failures_url(iid), json={"error_type": "REFUSED"})
+    assert refused.status_code == 403
+    assert [f["error_code"] for f in client.get(failures_url(iid)).json()] == ["TIMEOUT"]
+    assert [(a.intent.id, a.agent_id, a.extra["attempt_number"]) for a in seen] == [
+        (iid, "ag", 1),
+        (iid, None, 2),
+    ]

@@ -39,6 +39,7 @@ from openintent.models import (
 )
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import INT32_MAX, integer, text
+from openintent.server.services.guards import WriteAttempt
 from openintent.server.services.intents import IntentService
 from openintent.server.services.principal import Principal
 from openintent.server.store.database import Database, dump_json, load_json
@@ -129,6 +130,12 @@ class RetryService:
             attempt = req.attempt_number
             if attempt is None:
                 attempt = await self._next_attempt(intent_id)
+            # The intent write guards (access control, leases, governance, ...) see it first.
+            extra = {"attempt_number": attempt, "error_type": req.error_type}
+            intent = await self.intents.get(intent_id)
+            await self.intents.check(
+                WriteAttempt(principal, intent, "failure", agent_id=req.agent_id, extra=extra)
+            )
             now = utcnow()
             scheduled = req.retry_scheduled_at
             if scheduled is None:
