@@ -115,6 +115,10 @@ def build_scheduler(services: Services) -> Scheduler:
         scheduler.add("trigger-schedules", 0.2, triggers.run_schedules)
         scheduler.add("trigger-events", 0.25, triggers.run_events)
         scheduler.add("trigger-queue", 1.0, triggers.run_queue)
+    leases = services.registry.get("leases")
+    if leases is not None:
+        # Lapsed scope leases are retired and announced (LEASE_RELEASED) once each.
+        scheduler.add("lease-expiry", 1.0, leases.expire_due)
     tasks = services.registry.get("tasks")
     if tasks is not None:
         # Task deadlines and checkpoint timeouts take effect without waiting for a read.
