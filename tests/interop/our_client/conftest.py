@@ -150,6 +150,8 @@ def server(request: pytest.FixtureRequest) -> ServerInfo:
 #: result, or an error with an HTTP status); ``name`` is ``"namespace.method"`` for the
 #: sub-API views. Streams, queues and lease context managers count when created.
 USED: set[tuple[str, str, str]] = set()
+#: The subset of ``USED`` whose call returned a result (no error).
+SUCCEEDED: set[tuple[str, str, str]] = set()
 
 
 class LoopThread:
@@ -266,6 +268,7 @@ class Traced:
                     USED.add(key)
                 raise
             USED.add(key)
+            SUCCEEDED.add(key)
             return result
 
         return call
@@ -292,6 +295,11 @@ def loop_thread() -> Iterator[LoopThread]:
 @pytest.fixture
 def used_methods() -> set[tuple[str, str, str]]:
     return USED
+
+
+@pytest.fixture
+def succeeded_methods() -> set[tuple[str, str, str]]:
+    return SUCCEEDED
 
 
 @pytest.fixture(params=["sync", "async"])
