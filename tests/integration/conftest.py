@@ -128,6 +128,8 @@ def mode(request: pytest.FixtureRequest) -> str:
 #: (a result, or an error with an HTTP status); ``name`` is ``"namespace.method"`` for the
 #: sub-API views. Streams, queues and lease context managers count when created.
 CALLED: set[tuple[str, str]] = set()
+#: The subset of ``CALLED`` whose call returned a result (no error).
+SUCCEEDED: set[tuple[str, str]] = set()
 
 
 class Recording:
@@ -156,6 +158,7 @@ class Recording:
                     CALLED.add(key)
                 raise
             CALLED.add(key)
+            SUCCEEDED.add(key)
             return result
 
         return call
@@ -183,6 +186,11 @@ def api(
 @pytest.fixture
 def called() -> set[tuple[str, str]]:
     return CALLED
+
+
+@pytest.fixture
+def succeeded() -> set[tuple[str, str]]:
+    return SUCCEEDED
 
 
 @pytest.fixture
