@@ -453,6 +453,29 @@ def test_working_memory_is_archived_when_its_task_ends(mc: Any) -> None:
     assert "value" not in snapshot["private"]  # restricted values stay out of the log
 
 
+def test_completing_a_task_archives_its_working_memory(mc: Any) -> None:
+    """RFC-0012 meets RFC-0015: the task's end is the working memory's end."""
+    intent = ok(mc.post("/api/v1/intents", json={"title": "t"}))
+
+    def run_task(name: str, **body: Any) -> str:
+        task = ok(mc.post("/api/v1/tasks", json={"intent_id": intent["id"], "name": name, **body}))
+        store(mc, f"{name}-notes", scope={"task_id": task["id"], "intent_id": intent["id"]})
+        store(mc, f"{name}-kept", scope={"task_id": task["id"]}, memory_type="episodic")
+        for action in ("claim", "start", "complete"):
+            ok(mc.post(f"/api/v1/tasks/{task['id']}/{action}", json={}))
+        return str(task["id"])
+
+    archived_task = run_task("a")
+    run_task("b", memory_policy={"archive_on_completion": False})
+    left = sorted(keys(ok(mc.get("/api/v1/agents/agent-m/memory"))))
+    assert left == ["a-kept", "b-kept", "b-notes"]
+    events = ok(mc.get(f"/api/v1/intents/{intent['id']}/events"))
+    (archived,) = [e for e in events if e["event_type"] == "memory.archived"]
+    assert archived["payload"]["task_id"] == archived_task
+    assert archived["payload"]["entries_archived"] == 1
+    assert archived["payload"]["snapshot"][0]["key"] == "a-notes"
+
+
 def test_batches(mc: Any) -> None:
     items = [
         {"agent_id": "agent-m", "namespace": "b", "key": f"k{i}", "value": {"i": i}}

@@ -178,6 +178,22 @@ class TaskStateMachine:
             await self.plans.on_task_failed(row, actor, will_retry)
             if will_retry:
                 await self.move(await self.row(row["id"]), _S.READY, SYSTEM_ACTOR, mode=STEP)
+        if target in (_S.COMPLETED, _S.CANCELLED) or (target == _S.FAILED and not will_retry):
+            await self._end_task_memory(row, actor)
+
+    async def _end_task_memory(self, row: Row, actor: str) -> None:
+        """RFC-0015: the task ended, so its working memory is archived (unless its
+        ``memory_policy.archive_on_completion`` is off)."""
+        memory = self.registry.get("memory")
+        if memory is None:
+            return
+        policy = load_json(row["memory_policy"]) or {}
+        await memory.end_task(
+            row["id"],
+            intent_id=row["intent_id"],
+            actor=actor,
+            archive=policy.get("archive_on_completion", True) is not False,
+        )
 
     async def _require_dependencies(self, row: Row) -> None:
         waiting = await self._unresolved(row)
