@@ -86,7 +86,7 @@ def test_get_server_config(api: Any) -> None:
     assert "protocol_version" in api.get_server_config()
 
 
-def test_create_intent(api: Any) -> None:
+def test_create_intent(api: Any, c: OpenIntentClient) -> None:
     intent = api.create_intent(
         "Root", "d", {"deadline": "x"}, {"a": 1}, governance_policy={"max_cost": 5}
     )
@@ -96,6 +96,11 @@ def test_create_intent(api: Any) -> None:
     assert intent.constraints == {"deadline": "x"}
     assert intent.governance_policy is not None
     assert intent.created_by == "it-agent"  # rfc-0001: body created_by, else the API key
+    # The async reference's positional order: the governance policy is the 5th argument.
+    governed = api.create_intent("Async style", "d", None, {"b": 2}, {"max_cost": 7})
+    assert governed.governance_policy is not None
+    assert c.get_governance_policy(governed.id)["governance_policy"] == {"max_cost": 7}
+    assert governed.state.data == {"b": 2}
 
 
 def test_get_intent(api: Any, c: OpenIntentClient) -> None:
@@ -549,6 +554,16 @@ def test_subscribe(api: Any, c: OpenIntentClient) -> None:
     sub = api.subscribe(intent.id, event_types=["state_patched"], webhook_url="https://hook/x")
     assert (sub.intent_id, sub.webhook_url) == (intent.id, "https://hook/x")
     assert sub.id
+    # The async reference's positional order: webhook_url, event_types, intent_id, ...
+    other = api.subscribe("https://hook/a", ["status_changed"], intent.id)
+    assert (other.intent_id, other.webhook_url, other.event_types) == (
+        intent.id,
+        "https://hook/a",
+        ["status_changed"],
+    )
+    assert other.expires_at is not None  # expires_in_hours defaults to 24
+    stored = {s.id: s for s in c.get_subscriptions(intent_id=intent.id)}
+    assert stored[other.id].event_types == ["status_changed"]
 
 
 def test_get_subscriptions(api: Any, c: OpenIntentClient) -> None:
