@@ -11,6 +11,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPI
+from litestar.plugins import PluginProtocol
+from litestar.plugins.core import MsgspecDIPlugin
 
 from openintent.server.api.discovery import DiscoveryController
 from openintent.server.api.streams import StreamController
@@ -33,6 +35,14 @@ __all__ = ["create_app"]
 
 
 class _App(Litestar):
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        """litestar's defaults minus its pydantic plugins, which it adds whenever pydantic
+        is importable (piccolo installs it). No route here takes or returns a pydantic
+        model, and importing pydantic costs ~13 MiB resident in every server process."""
+        plugins.append(MsgspecDIPlugin())
+        return plugins
+
     @property
     def openapi_schema(self) -> OpenAPI:
         """litestar's document, rewritten once (lazily: most apps never serve it)."""

@@ -43,8 +43,15 @@ class Subscription:
     def __init__(self, bus: LocalBus, channels: frozenset[str], maxsize: int) -> None:
         self._bus = bus
         self.channels = channels
-        self.queue: asyncio.Queue[StreamMessage] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[StreamMessage | None] = asyncio.Queue(maxsize)
         self.overflowed = False
+        self.ended = False
+
+    def end(self) -> None:
+        """Finish the stream (server shutdown); the client reconnects with Last-Event-ID."""
+        self.ended = True
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue is drained, then ends
+            self.queue.put_nowait(None)
 
     def offer(self, message: StreamMessage) -> None:
         if self.overflowed:
@@ -64,6 +71,7 @@ class Bus(Protocol):
     async def stop(self) -> None: ...
     def subscribe(self, channels: Sequence[str], maxsize: int = 1000) -> Subscription: ...
     def unsubscribe(self, subscription: Subscription) -> None: ...
+    def end_streams(self) -> None: ...
     def publish_committed(self, messages: Sequence[StreamMessage]) -> None: ...
     @property
     def notify_in_transaction(self) -> bool: ...
@@ -96,6 +104,12 @@ class LocalBus:
                 subs.discard(subscription)
                 if not subs:
                     del self._subs[channel]
+
+    def end_streams(self) -> None:
+        """End every open stream, so a graceful shutdown need not wait for SSE clients."""
+        for subs in tuple(self._subs.values()):
+            for sub in tuple(subs):
+                sub.end()
 
     def publish_committed(self, messages: Sequence[StreamMessage]) -> None:
         for message in messages:

@@ -31,7 +31,7 @@ async def _messages(
     db: Database, sub: Subscription, cursor: int, ping: float
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
     try:
-        while True:
+        while not sub.ended:
             if sub.overflowed:
                 # Fell behind: drop the queue and read the gap from the table.
                 sub.overflowed = False
@@ -49,6 +49,8 @@ async def _messages(
             except TimeoutError:
                 yield ServerSentEventMessage(comment="ping")
                 continue
+            if message is None:  # the server is shutting down
+                return
             if message.seq <= cursor:
                 continue
             cursor = message.seq

@@ -119,8 +119,12 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if exc.status_code >= 500:
         log.error("%s on %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
     detail = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, exc.detail)
-    headers = dict(exc.headers) if exc.headers else None
-    return error_response(exc.status_code, {"detail": detail, "message": detail}, headers)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 413:
+        # The rest of the body was never read, so the connection cannot carry another
+        # request: say so, or a client reusing it races the server closing it.
+        headers["Connection"] = "close"
+    return error_response(exc.status_code, {"detail": detail, "message": detail}, headers or None)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

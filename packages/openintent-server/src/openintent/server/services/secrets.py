@@ -32,11 +32,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from openintent.exceptions import OpenIntentError
 from openintent.models.vaults import SECRET_METADATA_KEYS
 from openintent.server.store.engines import sqlite_path
@@ -250,6 +245,9 @@ class SecretBox:
     def __init__(self, key: bytes, origin: str) -> None:
         if len(key) != 32:
             raise ValueError("an AES-256 key is 32 bytes")
+        # cryptography loads on the first vault use (~8 MiB resident), not at start-up.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._aead = AESGCM(key)
         self.key_id = hashlib.sha256(b"key-id" + key).hexdigest()[:12]
         self.origin = origin
@@ -270,6 +268,8 @@ class SecretBox:
                 "Stored credential was encrypted with a different secret key than the one "
                 "this server is configured with (check --secret-key / OPENINTENT_SECRET_KEY)"
             )
+        from cryptography.exceptions import InvalidTag
+
         raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
         try:
             plain = self._aead.decrypt(raw[:12], raw[12:], bound_to.encode())
@@ -282,6 +282,9 @@ class SecretBox:
 
 
 def _derive(secret_key: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO)
     return hkdf.derive(secret_key.encode())
 

@@ -28,9 +28,10 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from openintent.core.converter import to_wire, utcnow
 from openintent.models import IntentSubscription, WebhookDelivery
@@ -85,7 +86,6 @@ class WebhookDispatcher:
 
     async def start(self) -> None:
         if self._task is None:
-            self._http = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
             self._task = asyncio.create_task(self._loop(), name="openintent-webhooks")
 
     async def stop(self) -> None:
@@ -219,12 +219,8 @@ class WebhookDispatcher:
         claimed = await self._claim()
         if not claimed:
             return 0
-        http = self._http or httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
-        try:
-            results = await asyncio.gather(*(self._post(http, row) for row in claimed))
-        finally:
-            if http is not self._http:
-                await http.aclose()
+        http = self._client()
+        results = await asyncio.gather(*(self._post(http, row) for row in claimed))
         async with self.db.write():
             for row, error in zip(claimed, results, strict=True):
                 await self._settle(row, error)
@@ -272,6 +268,15 @@ class WebhookDispatcher:
         )
         return ids - {row["id"] for row in rows}
 
+    def _client(self) -> httpx.AsyncClient:
+        """One pooled client, made at the first delivery: importing httpx (with the CLI
+        packages litestar installs) costs ~8 MiB, which a server without webhooks keeps."""
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        return self._http
+
     async def _post(self, http: httpx.AsyncClient, row: dict[str, Any]) -> str | None:
         """POST one delivery; ``None`` on a 2xx answer, else a short error text."""
         headers = {
@@ -284,7 +289,7 @@ class WebhookDispatcher:
         }
         try:
             response = await http.post(row["webhook_url"], content=row["body"], headers=headers)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any transport failure (httpx.HTTPError, bad URL, ...)
             return f"{type(exc).__name__}: {exc}"[:500]
         if 200 <= response.status_code < 300:
             return None

@@ -23,10 +23,12 @@ import json
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import httpx
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -183,6 +185,8 @@ async def send(
 async def _send(
     request: OutboundRequest, policy: HostPolicy, narrowed_to: list[str] | None, timeout: float
 ) -> Answer:
+    import httpx  # on first use: with litestar's CLI deps it pulls in ~8 MiB (click, rich)
+
     try:
         url = httpx.URL(request.url)
     except (httpx.InvalidURL, TypeError, ValueError):
