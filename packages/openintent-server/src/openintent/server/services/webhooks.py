@@ -123,10 +123,24 @@ class WebhookDispatcher:
             async with self.db.write():
                 cursor = await self._cursor()
                 where = self._new_events(cursor)
-                rows = await EventRow.select().where(where).order_by(EventRow.seq).limit(self.batch)
+                subscriptions = await self._live_subscriptions()
+                if not subscriptions:
+                    # Nothing can match: skip to the end of the log without reading it.
+                    rows = (
+                        await EventRow.select(EventRow.seq)
+                        .where(where)
+                        .order_by(EventRow.seq, ascending=False)
+                        .limit(1)
+                    )
+                else:
+                    rows = (
+                        await EventRow.select()
+                        .where(where)
+                        .order_by(EventRow.seq)
+                        .limit(self.batch)
+                    )
                 if not rows:
                     return 0
-                subscriptions = await self._live_subscriptions()
                 if subscriptions:
                     await self._enqueue(rows, subscriptions)
                 moved = (

@@ -124,6 +124,9 @@ class EventTail:
         if peek and not await table.exists().where(table.seq > peek[0]["last_seq"]):
             return 0, 0  # an idle log costs one read, no write
         triggers = await self._event_triggers()
+        if not triggers:
+            await self._skip_to_end(name, table)
+            return 0, 0
         try:
             async with self.db.write():
                 cursor = await self._cursor(name, table, triggers)
@@ -157,6 +160,17 @@ class EventTail:
                 return len(rows), made
         except _LostRace:
             return 0, 0
+
+    async def _skip_to_end(self, name: str, table: Any) -> None:
+        """No enabled event trigger exists, so no event can fire one: move the cursor to
+        the end of the log without reading it (a busy server writes many events)."""
+        async with self.db.write():
+            cursor = await self._cursor(name, table, [])
+            last = await table.select(table.seq).order_by(table.seq, ascending=False).limit(1)
+            if last and last[0]["seq"] > cursor:
+                await TriggerCursorRow.update({TriggerCursorRow.last_seq: last[0]["seq"]}).where(
+                    (TriggerCursorRow.name == name) & (TriggerCursorRow.last_seq == cursor)
+                )
 
     async def _event_triggers(self) -> list[dict[str, Any]]:
         rows = await TriggerRow.select(
