@@ -22,7 +22,7 @@ from openintent.server.api.access_guard import (
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import json_response
+from openintent.server.http.responses import idempotency_key, json_response
 from openintent.server.services.access import AccessService
 
 __all__ = ["CONTROLLERS", "AccessController"]
@@ -60,7 +60,8 @@ class AccessController(ApiController):
         data: JSONBody[ACLGrantRequest],
         access: NamedDependency[AccessService],
     ) -> Response[bytes]:
-        return json_response(await access.grant(principal_of(request), intent_id, data))
+        key = idempotency_key(request)
+        return json_response(await access.grant(principal_of(request), intent_id, data, key))
 
     @delete("/acl/entries/{entry_id:str}", status_code=204, opt=ADMIN)
     async def revoke(
@@ -81,11 +82,17 @@ class AccessController(ApiController):
     )
     async def request_access(
         self,
+        request: Req,
         intent_id: FromPath[str],
         data: JSONBody[AccessRequestCreateRequest],
         access: NamedDependency[AccessService],
     ) -> Response[bytes]:
-        return json_response(await access.request_access(intent_id, data))
+        key = idempotency_key(request)
+        return json_response(
+            await access.request_access(
+                intent_id, data, principal=principal_of(request), idempotency_key=key
+            )
+        )
 
     @get("/access-requests")
     async def list_requests(

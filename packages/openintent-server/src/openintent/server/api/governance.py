@@ -21,7 +21,7 @@ from openintent.server.api.actions import action
 from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import if_match, json_response
+from openintent.server.http.responses import idempotency_key, if_match, json_response
 from openintent.server.services._checks import INT32_MAX
 from openintent.server.services.governance import GovernanceService
 
@@ -103,7 +103,8 @@ class GovernanceController(ApiController):
         data: JSONBody[EscalationCreateRequest],
         governance: NamedDependency[GovernanceService],
     ) -> Response[bytes]:
-        return json_response(await governance.escalate(principal_of(request), intent_id, data))
+        key = idempotency_key(request)
+        return json_response(await governance.escalate(principal_of(request), intent_id, data, key))
 
     @get("/escalations")
     async def list_escalations(
@@ -144,8 +145,9 @@ class GovernanceController(ApiController):
         data: JSONBody[ApprovalCreateRequest],
         governance: NamedDependency[GovernanceService],
     ) -> Response[bytes]:
+        key = idempotency_key(request)
         return json_response(
-            await governance.request_approval(principal_of(request), intent_id, data)
+            await governance.request_approval(principal_of(request), intent_id, data, key)
         )
 
     @get("/intents/{intent_id:str}/approvals/{approval_id:str}")

@@ -26,7 +26,7 @@ from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.body import INT64_MAX, check_content_type, decode_json
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import json_response
+from openintent.server.http.responses import idempotency_key, json_response
 from openintent.server.services.triggers import TriggerService
 
 __all__ = ["CONTROLLERS", "TriggerController", "WebhookController"]
@@ -53,7 +53,8 @@ class TriggerController(ApiController):
         data: JSONBody[TriggerCreateRequest],
         triggers: NamedDependency[TriggerService],
     ) -> Response[bytes]:
-        return json_response(await triggers.create(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await triggers.create(principal_of(request), data, key))
 
     @get("/")
     async def list_triggers(

@@ -47,7 +47,7 @@ from openintent.models import (
     permission_allows,
 )
 from openintent.server import channels
-from openintent.server.services import Services
+from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import text
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt
@@ -195,15 +195,26 @@ class AccessService:
             )
         return await self._acl(intent_id)
 
-    async def grant(self, principal: Principal, intent_id: str, req: ACLGrantRequest) -> ACLEntry:
+    async def grant(
+        self,
+        principal: Principal,
+        intent_id: str,
+        req: ACLGrantRequest,
+        idempotency_key: str | None = None,
+    ) -> ACLEntry:
         _grant_texts(req)
         async with self.db.write():
             await self.intents.require(intent_id)
             await self.authorize(principal, intent_id, Permission.ADMIN)
+            key = idempotency.scoped_key(principal, f"acl_entry:{intent_id}", idempotency_key or "")
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return ACLEntry.from_dict(stored)
             entry = await self._insert_entry(intent_id, req, principal.actor, utcnow())
             data = {"principal_id": entry.principal_id, "permission": entry.permission.value}
             await record_event(intent_id, EventType.ACCESS_GRANTED, principal.actor, data)
             await self.db.emit(channels.intent(intent_id), "access_granted", data)
+            if idempotency_key:
+                await idempotency.record(key, to_wire(entry))
         return entry
 
     async def revoke(self, principal: Principal, intent_id: str, entry_id: str) -> None:
@@ -223,14 +234,25 @@ class AccessService:
     # -- access requests --------------------------------------------------------------
 
     async def request_access(
-        self, intent_id: str, req: AccessRequestCreateRequest
+        self,
+        intent_id: str,
+        req: AccessRequestCreateRequest,
+        *,
+        principal: Principal | None = None,
+        idempotency_key: str | None = None,
     ) -> AccessRequest:
+        """File an access request; ``idempotency_key`` (with the caller) replays a repeat."""
         for name in ("principal_id", "principal_type", "reason"):
             text(name, getattr(req, name))
         for n, capability in enumerate(req.capabilities):
             text(f"capabilities[{n}]", capability)
+        key = None
+        if principal is not None and idempotency_key:
+            key = idempotency.scoped_key(principal, f"access_request:{intent_id}", idempotency_key)
         async with self.db.write():
             await self.intents.require(intent_id)
+            if key is not None and (stored := await idempotency.claim(key)) is not None:
+                return AccessRequest.from_dict(stored)
             request = AccessRequest(
                 id=str(uuid.uuid4()),
                 intent_id=intent_id,
@@ -273,6 +295,8 @@ class AccessService:
                     "requested_permission": request.requested_permission.value,
                 },
             )
+            if key is not None:
+                await idempotency.record(key, to_wire(request))
         return request
 
     async def list_requests(self, intent_id: str) -> list[AccessRequest]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from openintent.core.converter import utcnow
+from openintent.core.converter import to_wire, utcnow
 from openintent.exceptions import ConflictError, NotFoundError
 from openintent.models import (
     ApprovalCreateRequest,
@@ -18,6 +18,7 @@ from openintent.models import (
     Permission,
 )
 from openintent.server import channels
+from openintent.server.services import idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.governance.records import _approval, _escalation, _texts
 from openintent.server.services.principal import Principal
@@ -31,7 +32,11 @@ class GovernanceRequests:
     """Escalations and approvals (mixed into ``GovernanceService``)."""
 
     async def escalate(
-        self, principal: Principal, intent_id: str, req: EscalationCreateRequest
+        self,
+        principal: Principal,
+        intent_id: str,
+        req: EscalationCreateRequest,
+        idempotency_key: str | None = None,
     ) -> Escalation:
         _texts(
             reason=req.reason,
@@ -51,6 +56,11 @@ class GovernanceRequests:
         )
         async with self.db.write():
             await self.intents.require(intent_id)
+            key = idempotency.scoped_key(
+                principal, f"escalation:{intent_id}", idempotency_key or ""
+            )
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return Escalation.from_dict(stored)
             await EscalationRow.insert(
                 EscalationRow(
                     id=escalation.id,
@@ -74,6 +84,8 @@ class GovernanceRequests:
                     "priority": str(escalation.priority),
                 },
             )
+            if idempotency_key:
+                await idempotency.record(key, to_wire(escalation))
         return escalation
 
     async def list_escalations(
@@ -125,7 +137,11 @@ class GovernanceRequests:
         return _escalation(updated[0])
 
     async def request_approval(
-        self, principal: Principal, intent_id: str, req: ApprovalCreateRequest
+        self,
+        principal: Principal,
+        intent_id: str,
+        req: ApprovalCreateRequest,
+        idempotency_key: str | None = None,
     ) -> ApprovalRequest:
         _texts(action=req.action, reason=req.reason, requested_by=req.requested_by)
         approval = ApprovalRequest(
@@ -139,6 +155,9 @@ class GovernanceRequests:
         )
         async with self.db.write():
             await self.intents.require(intent_id)
+            key = idempotency.scoped_key(principal, f"approval:{intent_id}", idempotency_key or "")
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return ApprovalRequest.from_dict(stored)
             await ApprovalRow.insert(
                 ApprovalRow(
                     id=approval.id,
@@ -151,6 +170,8 @@ class GovernanceRequests:
                     created_at=approval.created_at,
                 )
             )
+            if idempotency_key:
+                await idempotency.record(key, to_wire(approval))
         return approval
 
     async def get_approval(self, intent_id: str, approval_id: str) -> ApprovalRequest:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from openintent.core.converter import to_dict, utcnow
+from openintent.core.converter import to_dict, to_wire, utcnow
 from openintent.exceptions import ConflictError, NotFoundError, OpenIntentError
 from openintent.models import (
     Trigger,
@@ -17,6 +17,7 @@ from openintent.models import (
     TriggerType,
     TriggerUpdateRequest,
 )
+from openintent.server.services import idempotency
 from openintent.server.services._checks import invalid, text
 from openintent.server.services.agents import Clock
 from openintent.server.services.intents import IntentService
@@ -85,7 +86,9 @@ class TriggerService(TriggerWebhooks, TriggerJobs):
             raise NotFoundError(NOT_FOUND, status_code=404)
         return [_firing(row) for row in rows]
 
-    async def create(self, principal: Principal, req: TriggerCreateRequest) -> Trigger:
+    async def create(
+        self, principal: Principal, req: TriggerCreateRequest, idempotency_key: str | None = None
+    ) -> Trigger:
         text("name", req.name, required=True)
         text("namespace", req.namespace)
         if req.namespace is not None and len(req.namespace) > 255:
@@ -117,6 +120,9 @@ class TriggerService(TriggerWebhooks, TriggerJobs):
             **_placement(req.type, condition, req.enabled, now),
         }
         async with self.db.write():
+            key = idempotency.scoped_key(principal, "create_trigger", idempotency_key or "")
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return Trigger.from_dict(stored)
             inserted = (
                 await TriggerRow.insert(TriggerRow(**values))
                 .on_conflict(action="DO NOTHING")
@@ -124,7 +130,10 @@ class TriggerService(TriggerWebhooks, TriggerJobs):
             )
             if not inserted:
                 raise self._path_taken(values)
-        return trigger_from_row(inserted[0])
+            trigger = trigger_from_row(inserted[0])
+            if idempotency_key:
+                await idempotency.record(key, to_wire(trigger))
+        return trigger
 
     async def update(
         self, principal: Principal, trigger_id: str, if_match: int, req: TriggerUpdateRequest
