@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` on the creates of governance, access control and triggers.
+"""``Idempotency-Key`` on the creates of governance, access control, tasks and plans,
+coordinator leases and decision records, and triggers.
 
 A real server process on loopback: a create repeated with the same key answers the
 first result and stores one object; the same key from another API key is another
@@ -92,6 +93,30 @@ CASES: dict[str, Case] = {
         "id",
         _count("/api/v1/intents/{intent_id}/access-requests", "access_requests"),
     ),
+    "task": (
+        lambda i: "/api/v1/tasks",
+        {"name": "t"},
+        "id",
+        _count("/api/v1/intents/{intent_id}/tasks"),
+    ),
+    "plan": (
+        lambda i: "/api/v1/plans",
+        {},
+        "id",
+        _count("/api/v1/intents/{intent_id}/plans"),
+    ),
+    "coordinator_lease": (
+        lambda i: "/api/v1/coordinators",
+        {"agent_id": "coordinator-1"},
+        "id",
+        _count("/api/v1/intents/{intent_id}/coordinators"),
+    ),
+    "decision_record": (
+        lambda i: "/api/v1/decisions",
+        {"coordinator_id": "c", "decision_type": "plan_created", "summary": "s", "rationale": "r"},
+        "id",
+        _count("/api/v1/intents/{intent_id}/decisions"),
+    ),
     "trigger": (
         lambda i: "/api/v1/triggers",
         {"name": "t", "type": "webhook", "namespace": NAMESPACE},
@@ -99,6 +124,12 @@ CASES: dict[str, Case] = {
         lambda c, i: len(c.get("/api/v1/triggers", params={"namespace": NAMESPACE}).json()),
     ),
 }
+
+
+#: Creates whose body names the intent.
+INTENT_IN_BODY = {"task", "plan", "coordinator_lease", "decision_record"}
+#: Creates of which an intent holds one at a time (a coordinator lease).
+SINGLE = {"coordinator_lease"}
 
 
 def _post(client: httpx.Client, path: str, body: dict[str, Any], key: str | None) -> Any:
@@ -115,6 +146,8 @@ def test_same_key_answers_the_first_result_and_stores_one(
     path, body, ident, count = CASES[name]
     mine, theirs = http(KEYS[0]), http(KEYS[1])
     intent_id = _intent(mine)
+    if name in INTENT_IN_BODY:
+        body = {**body, "intent_id": intent_id}
     if name == "trigger":  # one namespace per run of the case
         body = {**body, "namespace": f"{NAMESPACE}-{uuid.uuid4().hex[:6]}"}
         count = _trigger_count(body["namespace"])
@@ -125,6 +158,10 @@ def test_same_key_answers_the_first_result_and_stores_one(
     again = _post(mine, path(intent_id), body, key)
     assert again == first
     assert stored(mine, intent_id) == before + (count is not None)
+    if name in SINGLE:  # a second one is refused: the key is what makes the repeat work
+        r = theirs.post(path(intent_id), json=body, headers={"Idempotency-Key": key})
+        assert r.status_code == 409, r.text
+        return
     if name != "acl_entry":  # granting needs admin on the intent: only its creator has it
         other = _post(theirs, path(intent_id), body, key)  # another caller's key
         assert other[ident] != first[ident]

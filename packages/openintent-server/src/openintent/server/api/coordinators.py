@@ -27,7 +27,7 @@ from openintent.server.api.base import ApiController
 from openintent.server.api.tasks import body_with, version_header
 from openintent.server.http.auth import principal_of
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import json_response
+from openintent.server.http.responses import idempotency_key, json_response
 from openintent.server.services.coordinators import CoordinatorService
 
 __all__ = ["CONTROLLERS", "CoordinatorController", "DecisionRecordController"]
@@ -73,7 +73,8 @@ class CoordinatorController(ApiController):
         data: JSONBody[CoordinatorLeaseCreateRequest],
         coordinators: Coordinators,
     ) -> Response[bytes]:
-        return json_response(await coordinators.create(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await coordinators.create(principal_of(request), data, key))
 
     @get("/coordinators/{lease_id:str}")
     async def get_lease(
@@ -176,7 +177,8 @@ class DecisionRecordController(ApiController):
     async def record(
         self, request: Req, data: JSONBody[DecisionRecordCreateRequest], coordinators: Coordinators
     ) -> Response[bytes]:
-        return json_response(await coordinators.record_decision(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await coordinators.record_decision(principal_of(request), data, key))
 
     @get("/decisions/{decision_id:str}")
     async def get_record(

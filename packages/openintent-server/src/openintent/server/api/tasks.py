@@ -37,7 +37,7 @@ from openintent.server.api.base import ApiController
 from openintent.server.http.auth import principal_of
 from openintent.server.http.body import INT64_MAX, check_content_type, check_model, decode_json
 from openintent.server.http.dto import CattrsDTO
-from openintent.server.http.responses import json_response
+from openintent.server.http.responses import idempotency_key, json_response
 from openintent.server.services.tasks import PlanService, TaskService
 from openintent.server.services.tasks_common import precondition_required
 
@@ -125,14 +125,16 @@ class TaskController(ApiController):
     async def create_task(
         self, request: Req, data: JSONBody[TaskCreateRequest], tasks: NamedDependency[TaskService]
     ) -> Response[bytes]:
-        return json_response(await tasks.create(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await tasks.create(principal_of(request), data, key))
 
     @post("/intents/{intent_id:str}/tasks", status_code=200)
     async def create_intent_task(
         self, request: Req, intent_id: FromPath[str], tasks: NamedDependency[TaskService]
     ) -> Response[bytes]:
         data = await body_with(request, TaskCreateRequest, intent_id=intent_id)
-        return json_response(await tasks.create(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await tasks.create(principal_of(request), data, key))
 
     @get("/intents/{intent_id:str}/tasks")
     async def list_tasks(
@@ -187,7 +189,8 @@ class PlanController(ApiController):
     async def create_plan(
         self, request: Req, data: JSONBody[PlanCreateRequest], plans: NamedDependency[PlanService]
     ) -> Response[bytes]:
-        return json_response(await plans.create(principal_of(request), data))
+        key = idempotency_key(request)
+        return json_response(await plans.create(principal_of(request), data, key))
 
     @get("/plans/{plan_id:str}")
     async def get_plan(

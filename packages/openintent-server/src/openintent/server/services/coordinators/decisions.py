@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import uuid
 
+from openintent.core.converter import to_wire
 from openintent.exceptions import NotFoundError
 from openintent.models import DecisionRecord, DecisionRecordCreateRequest, EventType, Permission
+from openintent.server.services import idempotency
 from openintent.server.services._checks import finite, text
 from openintent.server.services.coordinators.records import _decision
 from openintent.server.services.guards import WriteAttempt
@@ -45,7 +47,10 @@ class CoordinatorDecisions:
         return [_decision(row) for row in rows]
 
     async def record_decision(
-        self, principal: Principal, req: DecisionRecordCreateRequest
+        self,
+        principal: Principal,
+        req: DecisionRecordCreateRequest,
+        idempotency_key: str | None = None,
     ) -> DecisionRecord:
         for name in ("coordinator_id", "intent_id", "summary", "rationale"):
             text(name, getattr(req, name))
@@ -65,6 +70,9 @@ class CoordinatorDecisions:
         async with self.db.write():
             intent = await self.intents.get(req.intent_id)
             await self.intents.check(WriteAttempt(principal, intent, "decision"))
+            key = idempotency.scoped_key(principal, "decision_record", idempotency_key or "")
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return DecisionRecord.from_dict(stored)
             await DecisionRecordRow.insert(
                 DecisionRecordRow(
                     id=record.id,
@@ -91,4 +99,6 @@ class CoordinatorDecisions:
                     "confidence": record.confidence,
                 },
             )
+            if idempotency_key:
+                await idempotency.record(key, to_wire(record))
         return record

@@ -40,6 +40,7 @@ from openintent.models import (
     Permission,
 )
 from openintent.models._wire_hooks import given_keys
+from openintent.server.services import idempotency
 from openintent.server.services._checks import finite, integer, text
 from openintent.server.services.coordinators.records import (
     _C,
@@ -68,7 +69,10 @@ class LeaseLifecycle:
     """Lease writes (mixed into ``CoordinatorService``)."""
 
     async def create(
-        self, principal: Principal, req: CoordinatorLeaseCreateRequest
+        self,
+        principal: Principal,
+        req: CoordinatorLeaseCreateRequest,
+        idempotency_key: str | None = None,
     ) -> CoordinatorLease:
         _check_lease_texts(req)
         integer(
@@ -78,6 +82,9 @@ class LeaseLifecycle:
             raise _invalid("portfolio_id", "a portfolio-scoped coordinator needs portfolio_id")
         self._check_future(req.expires_at)
         async with self.db.write():
+            key = idempotency.scoped_key(principal, "coordinator_lease", idempotency_key or "")
+            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+                return CoordinatorLease.from_dict(stored)
             slot = await self._enter_slot(principal, req.intent_id, req.portfolio_id)
             row = await self._acquire(
                 slot,
@@ -93,7 +100,10 @@ class LeaseLifecycle:
                 expires_at=req.expires_at,
                 metadata_json=dump_json(req.metadata),
             )
-        return lease_from_row(row, self.clock())
+            lease = lease_from_row(row, self.clock())
+            if idempotency_key:
+                await idempotency.record(key, to_wire(lease))
+        return lease
 
     async def heartbeat(
         self, principal: Principal, lease_id: str, req: CoordinatorHeartbeatRequest

@@ -27,7 +27,7 @@ from openintent.models import (
     PlanUpdateRequest,
     TaskStatus,
 )
-from openintent.server.services import Services
+from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import text
 from openintent.server.services.guards import WriteAttempt
 from openintent.server.services.principal import Principal
@@ -156,12 +156,24 @@ class PlanService(PlanStateMachine, PlanCheckpoints):
             count = len(await self.members(row)) + (1 if extra_task else 0)
         await coordinators.check_plan_size(row["intent_id"], count)
 
-    async def create(self, principal: Principal, req: PlanCreateRequest) -> Plan:
+    async def create(
+        self, principal: Principal, req: PlanCreateRequest, idempotency_key: str | None = None
+    ) -> Plan:
+        """Create a plan; a repeated ``idempotency_key`` answers the plan created first."""
         _check_texts(req)
+        key = idempotency.scoped_key(principal, "create_plan", idempotency_key or "")
+        stored = None
         async with self.db.write():
             intent = await self.intents.get(req.intent_id)
             await self._enter(principal, intent.id)
-            row = await self._insert(principal, req)
+            if idempotency_key:
+                stored = await idempotency.claim(key)
+            if stored is None:
+                row = await self._insert(principal, req)
+                if idempotency_key:
+                    await idempotency.record(key, {"id": row["id"]})
+        if stored is not None:
+            return await self.render(await self.row(stored["id"]))
         await self.followups.drain()
         return await self.render(row)
 

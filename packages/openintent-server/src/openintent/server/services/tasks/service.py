@@ -21,7 +21,7 @@ from openintent.models import (
     TaskStatus,
     TaskUpdateRequest,
 )
-from openintent.server.services import Services
+from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import integer, text
 from openintent.server.services.guards import WriteAttempt
 from openintent.server.services.intents import IntentService
@@ -96,12 +96,25 @@ class TaskService(TaskActions, TaskStateMachine, TaskRetries, TaskDependencies, 
             blocks.setdefault(edge["depends_on_id"], []).append(edge["task_id"])
         return [task_from_row(row, blocks.get(row["id"], ())) for row in rows]
 
-    async def create(self, principal: Principal, req: TaskCreateRequest) -> Task:
+    async def create(
+        self, principal: Principal, req: TaskCreateRequest, idempotency_key: str | None = None
+    ) -> Task:
+        """Create a task; a repeated ``idempotency_key`` answers the task created first."""
         _check_create(req)
+        key = idempotency.scoped_key(principal, "create_task", idempotency_key or "")
+        stored = None
         async with self.db.write():
             intent = await self.intents.get(req.intent_id)
             await self._enter(principal, intent.id, {"action": "create"})
-            row = await self.insert(principal, req)
+            if idempotency_key:
+                stored = await idempotency.claim(key)
+            if stored is None:
+                row = await self.insert(principal, req)
+                if idempotency_key:
+                    await idempotency.record(key, {"id": row["id"]})
+        if stored is not None:
+            rows = await TaskRow.select().where(TaskRow.id == stored["id"])
+            return (await self.render(rows))[0]
         await self.followups.drain()
         return (await self.render([row]))[0]
 
