@@ -66,7 +66,7 @@ class IntentController(ApiController):
     async def get_intent(
         self, intent_id: FromPath[str], intents: NamedDependency[IntentService]
     ) -> Response[bytes]:
-        return json_response(await intents.get(intent_id))
+        return Response(content=await intents.get_json(intent_id), media_type=MediaType.JSON)
 
     @post("/{intent_id:str}/state", dto=CattrsDTO[StatePatchRequest], status_code=200)
     async def patch_state(

@@ -6,10 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import msgspec
-
 from openintent.core.converter import utcnow
 from openintent.models import EventType, IntentEvent
+from openintent.server.services.wire_rows import encode_events
 from openintent.server.store import core_sql
 from openintent.server.store.database import Database, current_unit, dump_json, load_json
 
@@ -76,31 +75,4 @@ async def list_events_json(
     if since is not None:
         args.append(since)
     statement = core_sql.EVENT_PAGE[bool(event_type), since is not None]
-    rows = await db.fetch_tuples(statement, *args, limit, offset)
-    return _ENCODE(
-        [
-            _WireEvent(
-                event_id,
-                of_intent,
-                kind,
-                actor,
-                msgspec.Raw(payload or "{}"),
-                created if created is None or isinstance(created, str) else created.isoformat(),
-            )
-            for event_id, of_intent, kind, actor, payload, created in rows
-        ]
-    )
-
-
-class _WireEvent(msgspec.Struct):
-    """A stored event as ``to_wire(IntentEvent)`` writes it, same keys, same order."""
-
-    id: str
-    intent_id: str
-    event_type: str
-    actor: str | None
-    payload: msgspec.Raw
-    created_at: str | None
-
-
-_ENCODE = msgspec.json.Encoder().encode
+    return encode_events(await db.fetch_tuples(statement, *args, limit, offset))

@@ -30,6 +30,7 @@ from openintent.server.services import idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt, WriteGuard
 from openintent.server.services.principal import Principal
+from openintent.server.services.wire_rows import encode_intent
 from openintent.server.store import core_sql
 from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.tables import AssignmentRow, IntentRow
@@ -74,6 +75,13 @@ class IntentService:
         if row is None:
             raise NotFoundError("Intent not found", status_code=404)
         return intent_from_row(row)
+
+    async def get_json(self, intent_id: str) -> bytes:
+        """:meth:`get` as the JSON the route sends, written straight from the row."""
+        row = await self.db.fetchrow(core_sql.INTENT_WIRE_BY_ID, intent_id)
+        if row is None:
+            raise NotFoundError("Intent not found", status_code=404)
+        return encode_intent(row)
 
     async def require(self, intent_id: str) -> None:
         """404 unless the intent exists (for nested routes)."""

@@ -17,6 +17,7 @@ __all__ = [
     "INTENT_BY_ID",
     "INTENT_EXISTS",
     "INTENT_VERSION",
+    "INTENT_WIRE_BY_ID",
 ]
 
 INTENT_COLUMNS = (
@@ -28,6 +29,18 @@ INSERT_INTENT = Statement.of(
     f"INSERT INTO oi_intents ({INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INTENT_BY_ID = Statement.of(f"SELECT {INTENT_COLUMNS} FROM oi_intents WHERE id = ?")
+# For ``services.wire_rows.encode_intent``: on SQLite the timestamps come back as the
+# wire text (stored ``str(datetime)`` with a "T"), skipping two datetime round trips.
+INTENT_WIRE_BY_ID = attrs.evolve(
+    Statement.of(
+        "SELECT id, title, description, created_by, parent_id, depends_on, constraints, state,"
+        " status, confidence, version, governance_policy,"
+        " replace(CAST(created_at AS TEXT), ' ', 'T') AS created_at,"
+        " replace(CAST(updated_at AS TEXT), ' ', 'T') AS updated_at"
+        " FROM oi_intents WHERE id = ?"
+    ),
+    postgres=INTENT_BY_ID.postgres,
+)
 INTENT_EXISTS = Statement.of("SELECT 1 AS found FROM oi_intents WHERE id = ?")
 INTENT_VERSION = Statement.of("SELECT version FROM oi_intents WHERE id = ?")
 

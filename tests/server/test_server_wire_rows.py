@@ -1,5 +1,6 @@
-"""The event-log listing is written straight from stored rows (no model round trip):
-what it serves must be exactly what the server answered when each event was logged."""
+"""Reads written straight from stored rows (no model round trip): the event-log listing
+and a single intent must serve exactly what the model path answers (the write's
+response, which goes through ``to_wire``)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,39 @@ def test_listing_of_unknown_intent_is_404_and_empty_log_is_empty(client: Any, li
     assert r.status_code == 200
     assert r.content == b"[]"
     assert r.headers["content-type"].startswith("application/json")
+
+
+def test_get_intent_serves_what_the_model_path_answered(client: Any) -> None:
+    parent = client.post("/api/v1/intents", json={"title": "parent"}).json()
+    dep = client.post("/api/v1/intents", json={"title": "dep"}).json()
+    created = client.post(
+        "/api/v1/intents",
+        json={
+            "title": "tïtle ✓",
+            "description": "multi\nline",
+            "state": {"nested": {"a": [1, 2.5, None, True]}, "text": "héllo 🙂"},
+            "constraints": {"max_cost": 12.5},
+            "parent_intent_id": parent["id"],
+            "depends_on": [dep["id"]],
+            "governance_policy": {"require_approval": True},
+            "confidence": 0.75,
+        },
+    )
+    assert created.status_code == 200, created.text
+    body = created.json()
+    assert client.get(f"/api/v1/intents/{body['id']}").json() == body
+    patched = client.post(
+        f"/api/v1/intents/{body['id']}/state",
+        json={"patches": [{"op": "set", "path": "/nested/b", "value": {"deep": []}}]},
+        headers={"If-Match": "1"},
+    ).json()
+    assert client.get(f"/api/v1/intents/{body['id']}").json() == patched
+    status = client.post(
+        f"/api/v1/intents/{body['id']}/status",
+        json={"status": "active"},
+        headers={"If-Match": "2"},
+    ).json()
+    got = client.get(f"/api/v1/intents/{body['id']}")
+    assert got.json() == status
+    assert list(got.json()) == list(status)  # same keys in the same order
+    assert "tïtle ✓".encode() in got.content
