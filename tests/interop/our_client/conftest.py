@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import os
 import socket
@@ -195,7 +196,10 @@ class BlockingStream:
                 except (StopAsyncIteration, concurrent.futures.CancelledError):
                     return
         finally:
-            self._loop.run(events.aclose())  # type: ignore[attr-defined]
+            # A cancelled read may still be unwinding on the loop; it ends the generator
+            # itself, and aclose() then has nothing left to do.
+            with contextlib.suppress(RuntimeError):
+                self._loop.run(events.aclose())  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         self._loop.loop.call_soon_threadsafe(self._stream.stop)
