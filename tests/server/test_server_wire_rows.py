@@ -8,6 +8,12 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
+
+from openintent.server import ServerConfig, create_app
+from openintent.server.testing import DEV_KEY
+
+AUTH = {"X-API-Key": DEV_KEY}
 
 PAYLOADS: list[dict[str, Any]] = [
     {},
@@ -110,3 +116,30 @@ def test_get_intent_serves_what_the_model_path_answered(client: Any) -> None:
     assert got.json() == status
     assert list(got.json()) == list(status)  # same keys in the same order
     assert "tïtle ✓".encode() in got.content
+
+
+def test_events_stored_before_the_wire_column_get_theirs_at_start_up(database_url: str) -> None:
+    """A database from before ``oi_events.wire``: the migration adds the column and
+    computes the text of every stored event, so the listing stays the same."""
+    app = create_app(ServerConfig(database_url=database_url))
+    with TestClient(app) as c:
+        c.headers.update(AUTH)
+        iid = c.post("/api/v1/intents", json={"title": "old"}).json()["id"]
+        for n, payload in enumerate(PAYLOADS):
+            _log(c, iid, f"kind.{n}", payload)
+        before = c.get(f"/api/v1/intents/{iid}/events").json()
+
+        async def back_to_the_old_schema() -> None:
+            engine = app.state.db.engine
+            await engine.run_ddl("ALTER TABLE oi_events DROP COLUMN wire")
+            await engine.run_ddl("DELETE FROM oi_schema WHERE version = 1")
+
+        with c.portal() as portal:
+            portal.call(back_to_the_old_schema)
+
+    again = create_app(ServerConfig(database_url=database_url))
+    with TestClient(again) as c:
+        c.headers.update(AUTH)
+        assert c.get(f"/api/v1/intents/{iid}/events").json() == before
+        _log(c, iid, "after", {"n": 1})
+        assert len(c.get(f"/api/v1/intents/{iid}/events").json()) == len(before) + 1

@@ -8,9 +8,9 @@ from typing import Any
 
 from openintent.core.converter import utcnow
 from openintent.models import EventType, IntentEvent
-from openintent.server.services.wire_rows import encode_events
 from openintent.server.store import core_sql
 from openintent.server.store.database import Database, current_unit, dump_json, load_json
+from openintent.server.store.wire_rows import event_text, join_array
 
 __all__ = ["event_from_row", "list_events_json", "record_event"]
 
@@ -42,14 +42,17 @@ async def record_event(
         payload=payload,
         created_at=utcnow(),
     )
+    kind, payload_text = str(event_type), dump_json(payload)
+    wire = event_text(event.id, intent_id, kind, actor, payload_text, event.created_at)
     await uow.db.execute(
         core_sql.INSERT_EVENT,
         event.id,
         intent_id,
-        str(event_type),
+        kind,
         actor,
-        dump_json(payload),
+        payload_text,
         event.created_at,
+        wire,
     )
     return event
 
@@ -63,16 +66,13 @@ async def list_events_json(
     limit: int = 100,
     offset: int = 0,
 ) -> bytes:
-    """A page of the log, newest first, as the JSON array the route sends, from the rows.
-
-    Stored events are immutable and their payload column already holds JSON, so it is
-    spliced in as it is: no parse, no model, no re-encoding per event. The keys and
-    values are those ``to_wire(IntentEvent)`` produces for a stored event.
-    """
+    """A page of the log, newest first, as the JSON array the route sends: the events'
+    stored wire texts (``oi_events.wire``, written with each event), joined."""
     args: list[Any] = [intent_id]
     if event_type:
         args.append(event_type)
     if since is not None:
         args.append(since)
     statement = core_sql.EVENT_PAGE[bool(event_type), since is not None]
-    return encode_events(await db.fetch_tuples(statement, *args, limit, offset))
+    rows = await db.fetch_tuples(statement, *args, limit, offset)
+    return join_array([wire for (wire,) in rows])

@@ -30,10 +30,10 @@ from openintent.server.services import idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt, WriteGuard
 from openintent.server.services.principal import Principal
-from openintent.server.services.wire_rows import encode_intent
 from openintent.server.store import core_sql
 from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.tables import AssignmentRow, IntentRow
+from openintent.server.store.wire_rows import encode_intent
 
 __all__ = ["IntentService", "intent_from_row"]
 

@@ -29,7 +29,7 @@ INSERT_INTENT = Statement.of(
     f"INSERT INTO oi_intents ({INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INTENT_BY_ID = Statement.of(f"SELECT {INTENT_COLUMNS} FROM oi_intents WHERE id = ?")
-# For ``services.wire_rows.encode_intent``: on SQLite the timestamps come back as the
+# For ``store.wire_rows.encode_intent``: on SQLite the timestamps come back as the
 # wire text (stored ``str(datetime)`` with a "T"), skipping two datetime round trips.
 INTENT_WIRE_BY_ID = attrs.evolve(
     Statement.of(
@@ -55,8 +55,8 @@ BUMP_STATUS = Statement.of(
 )
 
 INSERT_EVENT = Statement.of(
-    "INSERT INTO oi_events (id, intent_id, event_type, actor, payload, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO oi_events (id, intent_id, event_type, actor, payload, created_at, wire)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_STREAM = Statement.of(
     "INSERT INTO oi_stream (channel, name, data, created_at) VALUES (?, ?, ?, ?) RETURNING seq"
@@ -66,18 +66,12 @@ ASSIGNED_AGENTS = Statement.of("SELECT agent_id FROM oi_assignments WHERE intent
 
 
 def _event_page(by_type: bool, by_time: bool) -> Statement:
-    where = (
-        " FROM oi_events WHERE intent_id = ?"
+    return Statement.of(
+        "SELECT wire FROM oi_events WHERE intent_id = ?"
         + (" AND event_type = ?" if by_type else "")
         + (" AND created_at >= ?" if by_time else "")
         + " ORDER BY seq DESC LIMIT ? OFFSET ?"
     )
-    columns = "SELECT id, intent_id, event_type, actor, payload, "
-    # SQLite hands back the stored text (str(datetime)) turned into isoformat() without
-    # a datetime round trip; PostgreSQL's text form trims fractional zeros, so there
-    # the datetime is kept.
-    page = Statement.of(columns + "replace(CAST(created_at AS TEXT), ' ', 'T')" + where)
-    return attrs.evolve(page, postgres=Statement.of(columns + "created_at" + where).postgres)
 
 
 #: A page of an intent's log, newest first, keyed by (event_type filter, since filter).

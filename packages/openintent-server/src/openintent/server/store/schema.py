@@ -20,6 +20,7 @@ from openintent.server.store.tables import (
     IntentRow,
     StreamRow,
 )
+from openintent.server.store.wire_rows import event_text
 
 __all__ = ["TABLES", "bind_tables", "migrate", "register_tables"]
 
@@ -46,8 +47,52 @@ INDEXES: list[str] = [
 
 MIGRATION_LOCK_ID = 0x6F69_4D47  # arbitrary constant naming the schema-migration lock
 
-Migration = Callable[[Engine], Awaitable[None]]
-MIGRATIONS: list[tuple[int, Migration]] = []
+Migration = Callable[[Engine], Awaitable[None]]  # type: ignore[type-arg]
+BACKFILL_BATCH = 1000
+
+
+async def _columns(engine: Engine, table: str) -> set[str]:  # type: ignore[type-arg]
+    if engine.engine_type == "postgres":
+        rows = await engine.run_ddl(
+            "SELECT column_name AS name FROM information_schema.columns"
+            f" WHERE table_schema = current_schema() AND table_name = '{table}'"
+        )
+    else:
+        rows = await engine.run_ddl(f"PRAGMA table_info({table})")
+    return {row["name"] for row in rows}
+
+
+async def _event_wire_texts(engine: Engine) -> None:  # type: ignore[type-arg]
+    """1: ``oi_events.wire``; events stored before it get theirs computed here."""
+    if "wire" not in await _columns(engine, "oi_events"):
+        await engine.run_ddl("ALTER TABLE oi_events ADD COLUMN wire TEXT")
+    while rows := (
+        await EventRow.select(
+            EventRow.seq,
+            EventRow.id,
+            EventRow.intent_id,
+            EventRow.event_type,
+            EventRow.actor,
+            EventRow.payload,
+            EventRow.created_at,
+        )
+        .where(EventRow.wire.is_null())
+        .order_by(EventRow.seq)
+        .limit(BACKFILL_BATCH)
+    ):
+        for row in rows:
+            text = event_text(
+                row["id"],
+                row["intent_id"],
+                row["event_type"],
+                row["actor"],
+                row["payload"],
+                row["created_at"],
+            )
+            await EventRow.update({EventRow.wire: text}).where(EventRow.seq == row["seq"])
+
+
+MIGRATIONS: list[tuple[int, Migration]] = [(1, _event_wire_texts)]
 
 
 def register_tables(tables: Sequence[type[Table]], indexes: Sequence[str] = ()) -> None:

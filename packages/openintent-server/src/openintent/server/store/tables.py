@@ -41,6 +41,9 @@ class EventRow(Table, tablename="oi_events"):
     actor = Text(null=True, default=None)
     payload = Text(default="{}")
     created_at = Timestamp()
+    # The event as the log listing serves it, written once with the (immutable) event:
+    # a page of the log is then one text column per row, joined.
+    wire = Text(null=True, default=None)
 
 
 class AssignmentRow(Table, tablename="oi_assignments"):

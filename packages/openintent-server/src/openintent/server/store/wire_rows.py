@@ -3,8 +3,9 @@
 The hottest reads (one intent, a page of the event log) would otherwise parse every
 JSON column, build attrs models, unstructure them with cattrs and encode the result.
 Here the JSON columns are spliced in as stored (``msgspec.Raw``: they were written by
-``dump_json``) and msgspec encodes the rest. Each struct reproduces the keys, order
-and values of ``to_wire`` for the model it stands for; tests compare the two.
+``dump_json``) and msgspec encodes the rest; an event, immutable once written, keeps
+its wire text in its row. Each struct reproduces the keys, order and values of
+``to_wire`` for the model it stands for; tests compare the two.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["encode_events", "encode_intent", "timestamp_text"]
+__all__ = ["encode_intent", "event_text", "join_array", "timestamp_text"]
 
 _encode = msgspec.json.Encoder().encode
 
@@ -46,14 +47,26 @@ class _WireEvent(msgspec.Struct):
     created_at: str | None
 
 
-def encode_events(rows: Sequence[Sequence[Any]]) -> bytes:
-    """Rows of ``(id, intent_id, event_type, actor, payload, created_at)`` -> JSON array."""
-    return _encode(
-        [
-            _WireEvent(event_id, intent_id, kind, actor, _raw(payload, "{}"), timestamp_text(ts))
-            for event_id, intent_id, kind, actor, payload, ts in rows
-        ]
+def event_text(
+    event_id: str,
+    intent_id: str,
+    event_type: str,
+    actor: str | None,
+    payload: str,
+    created_at: dt.datetime | str | None,
+) -> str:
+    """The ``wire`` column of ``oi_events``: the event as the log listing serves it.
+
+    ``payload`` is the stored JSON text (``dump_json``)."""
+    event = _WireEvent(
+        event_id, intent_id, event_type, actor, _raw(payload, "{}"), timestamp_text(created_at)
     )
+    return _encode(event).decode()
+
+
+def join_array(texts: Sequence[str]) -> bytes:
+    """Stored JSON texts -> one JSON array."""
+    return ("[" + ",".join(texts) + "]").encode()
 
 
 class _WireIntent(msgspec.Struct):
