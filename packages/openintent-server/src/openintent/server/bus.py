@@ -29,12 +29,14 @@ log = logging.getLogger("openintent.server.bus")
 NOTIFY_CHANNEL = "oi_stream"
 
 
-@attrs.frozen
+@attrs.define
 class StreamMessage:
     seq: int
     channel: str
     name: str
     data: str  # JSON text, encoded once for every subscriber
+    # The SSE frame, made by the stream route on first delivery and shared by the rest.
+    frame: bytes | None = attrs.field(default=None, eq=False, repr=False)
 
 
 class Subscription:

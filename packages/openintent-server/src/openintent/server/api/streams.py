@@ -14,11 +14,11 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.params import FromPath
-from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from openintent.server import channels
 from openintent.server.api.base import ApiController
-from openintent.server.bus import Subscription
+from openintent.server.bus import StreamMessage, Subscription
+from openintent.server.http.sse import PING, EventStream, encode_frame
 from openintent.server.store.database import Database
 
 __all__ = ["StreamController"]
@@ -27,9 +27,15 @@ Req = Request[Any, Any, Any]
 REPLAY_BATCH = 500
 
 
-async def _messages(
+def _frame(message: StreamMessage) -> bytes:
+    if message.frame is None:
+        message.frame = encode_frame(message.seq, message.name, message.data)
+    return message.frame
+
+
+async def _frames(
     db: Database, sub: Subscription, cursor: int, ping: float
-) -> AsyncGenerator[ServerSentEventMessage, None]:
+) -> AsyncGenerator[bytes, None]:
     try:
         while not sub.ended:
             if sub.overflowed:
@@ -38,28 +44,32 @@ async def _messages(
                 while not sub.queue.empty():
                     sub.queue.get_nowait()
                 while batch := await db.stream_after(sorted(sub.channels), cursor, REPLAY_BATCH):
-                    for message in batch:
-                        cursor = message.seq
-                        yield ServerSentEventMessage(
-                            data=message.data, event=message.name, id=str(message.seq)
-                        )
+                    cursor = batch[-1].seq
+                    yield b"".join(_frame(message) for message in batch)
                 continue
-            try:
-                message = await asyncio.wait_for(sub.queue.get(), ping)
-            except TimeoutError:
-                yield ServerSentEventMessage(comment="ping")
-                continue
-            if message is None:  # the server is shutting down
-                return
-            if message.seq <= cursor:
-                continue
-            cursor = message.seq
-            yield ServerSentEventMessage(data=message.data, event=message.name, id=str(message.seq))
+            waiting: list[StreamMessage | None] = []
+            if sub.queue.empty():
+                try:
+                    waiting.append(await asyncio.wait_for(sub.queue.get(), ping))
+                except TimeoutError:
+                    yield PING
+                    continue
+            while not sub.queue.empty():  # whatever else is queued goes out in one chunk
+                waiting.append(sub.queue.get_nowait())
+            chunk = []
+            for message in waiting:
+                if message is None:  # the server is shutting down
+                    break
+                if message.seq > cursor:
+                    cursor = message.seq
+                    chunk.append(_frame(message))
+            if chunk:
+                yield b"".join(chunk)
     finally:
         sub.close()
 
 
-async def _open(request: Req, channel_names: list[str]) -> ServerSentEvent:
+async def _open(request: Req, channel_names: list[str]) -> EventStream:
     db: Database = request.app.state.db
     sub = db.bus.subscribe(channel_names)
     last = request.headers.get("last-event-id", "").strip()
@@ -71,10 +81,7 @@ async def _open(request: Req, channel_names: list[str]) -> ServerSentEvent:
     else:
         cursor = await db.last_stream_seq()
     ping = request.app.state.config.sse_ping_interval
-    return ServerSentEvent(
-        _messages(db, sub, cursor, ping),
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(_frames(db, sub, cursor, ping))
 
 
 class StreamController(ApiController):
@@ -82,29 +89,27 @@ class StreamController(ApiController):
     tags = ["subscriptions"]  # noqa: RUF012 - litestar reads the class attribute
 
     @get("/subscribe/intents/{intent_id:str}")
-    async def intent_stream(self, request: Req, intent_id: FromPath[str]) -> ServerSentEvent:
+    async def intent_stream(self, request: Req, intent_id: FromPath[str]) -> EventStream:
         return await _open(request, [channels.intent(intent_id)])
 
     @get("/subscribe/portfolios/{portfolio_id:str}")
-    async def portfolio_stream(self, request: Req, portfolio_id: FromPath[str]) -> ServerSentEvent:
+    async def portfolio_stream(self, request: Req, portfolio_id: FromPath[str]) -> EventStream:
         return await _open(request, [channels.portfolio(portfolio_id)])
 
     @get("/subscribe/agents/{agent_id:str}")
-    async def agent_stream(self, request: Req, agent_id: FromPath[str]) -> ServerSentEvent:
+    async def agent_stream(self, request: Req, agent_id: FromPath[str]) -> EventStream:
         return await _open(request, [channels.agent(agent_id)])
 
     @get("/intents/{intent_id:str}/subscribe")
-    async def intent_runtime_stream(
-        self, request: Req, intent_id: FromPath[str]
-    ) -> ServerSentEvent:
+    async def intent_runtime_stream(self, request: Req, intent_id: FromPath[str]) -> EventStream:
         return await _open(request, [channels.runtime_intent(intent_id)])
 
     @get("/portfolios/{portfolio_id:str}/subscribe")
     async def portfolio_runtime_stream(
         self, request: Req, portfolio_id: FromPath[str]
-    ) -> ServerSentEvent:
+    ) -> EventStream:
         return await _open(request, [channels.runtime_portfolio(portfolio_id)])
 
     @get("/agents/{agent_id:str}/subscribe")
-    async def agent_runtime_stream(self, request: Req, agent_id: FromPath[str]) -> ServerSentEvent:
+    async def agent_runtime_stream(self, request: Req, agent_id: FromPath[str]) -> EventStream:
         return await _open(request, [channels.runtime_agent(agent_id)])
