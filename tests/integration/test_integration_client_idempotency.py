@@ -9,14 +9,11 @@ Two checks:
   key create once and answer the same object; keys are per caller (another API key
   with the same key creates its own).
 
-Endpoints whose area does not honour the header yet are expected to fail (strict
-xfail naming the server module to change); endpoints of stub areas are pending.
+Every area honours the header (services/idempotency.py), so every case is a plain test.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,51 +22,7 @@ import httpx
 import pytest
 
 from openintent.client import OpenIntentClient
-from openintent.exceptions import NotFoundError, OpenIntentError
 from openintent.server.testing import ServerProcess
-
-
-def _is_stub(area: str) -> bool:
-    modules = (f"openintent.server.services.{area}", f"openintent.server.api.{area}")
-    return any("not built yet" in (importlib.import_module(m).__doc__ or "") for m in modules)
-
-
-def _honours_key(area: str) -> bool:
-    """Whether the area's service module (or any module of the package) uses the shared
-    idempotency helper."""
-    module = importlib.import_module(f"openintent.server.services.{area}")
-    modules = [module]
-    if hasattr(module, "__path__"):  # a package: its submodules
-        prefix = f"{module.__name__}."
-        modules += [
-            importlib.import_module(info.name)
-            for info in pkgutil.iter_modules(module.__path__, prefix)
-        ]
-    return any("idempotency" in vars(m) for m in modules)
-
-
-def expectation(area: str, natural_key: bool = False) -> list[pytest.MarkDecorator]:
-    """Pending while the area is a stub; failing while it ignores the header, unless the
-    create is an upsert on a natural key (then repeating it creates once anyway)."""
-    if _is_stub(area):
-        return [
-            pytest.mark.xfail(
-                reason=f"pending area {area!r}: server/services/{area}.py is not built yet",
-                raises=NotFoundError,
-                strict=True,
-            )
-        ]
-    if not natural_key and not _honours_key(area):
-        return [
-            pytest.mark.xfail(
-                reason=f"server/services/{area}.py does not honour Idempotency-Key yet",
-                # The repeat creates a second object, or is refused (e.g. 409 "held").
-                raises=(AssertionError, OpenIntentError),
-                strict=True,
-            )
-        ]
-    return []
-
 
 # -- a lost response, retried ---------------------------------------------------------
 
@@ -142,12 +95,6 @@ def _setup(c: OpenIntentClient) -> dict[str, Any]:
     intent = c.create_intent(f"idem-{uuid.uuid4().hex[:8]}")
     return {"intent": intent.id, "name": f"n-{uuid.uuid4().hex[:8]}"}
 
-
-#: Creates that are upserts on a natural key: a repeat creates once without a key.
-NATURAL_KEY = {
-    "register_agent",  # our server re-registers a known agent id (rfc-0016)
-    "create_memory",  # rfc-0015: (agent_id, namespace, key) is unique (MUST)
-}
 
 # name -> (area, create, count of stored objects or None when there is no listing)
 CASES: dict[str, tuple[str, Create, Count | None]] = {
@@ -254,10 +201,7 @@ def keyed(ours: ServerProcess) -> Iterator[Callable[..., OpenIntentClient]]:
         client.close()
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=expectation(a, n in NATURAL_KEY)) for n, (a, *_) in CASES.items()],
-)
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_same_key_creates_once(
     name: str, c: OpenIntentClient, keyed: Callable[..., OpenIntentClient]
 ) -> None:
