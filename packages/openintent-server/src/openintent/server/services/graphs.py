@@ -14,7 +14,6 @@ together; SQLite write transactions are serial already.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,14 +28,17 @@ from openintent.models import (
     GraphEdgeType,
     GraphNode,
     Intent,
+    IntentCreateRequest,
     IntentGraph,
-    IntentState,
-    IntentStatus,
 )
 from openintent.server.services import Services, idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt
-from openintent.server.services.intents import IntentService, intent_from_row
+from openintent.server.services.intents import (
+    IntentService,
+    intent_from_request,
+    intent_from_row,
+)
 from openintent.server.services.principal import Principal
 from openintent.server.store.database import Database, dump_json
 from openintent.server.store.tables import IntentRow
@@ -72,20 +74,16 @@ class GraphService:
             parent = intent_from_row(rows[0])
             await self.intents.check(WriteAttempt(principal, parent, "child"))
             await self.intents.require_dependencies(depends_on)
-            now = utcnow()
-            child = Intent(
-                id=str(uuid.uuid4()),
+            # The child starts as a draft, is the caller's and has no governance policy.
+            request = IntentCreateRequest(
                 title=req.title,
                 description=req.description,
-                status=IntentStatus.DRAFT,
-                state=IntentState(dict(req.state)),
-                constraints=dict(req.constraints),
                 parent_intent_id=parent_id,
                 depends_on=depends_on,
-                created_at=now,
-                updated_at=now,
-                created_by=principal.actor,
+                constraints=req.constraints,
+                state=req.state,
             )
+            child = intent_from_request(request, principal.actor, utcnow())
             await self.intents.insert(child)
             await record_event(
                 child.id,

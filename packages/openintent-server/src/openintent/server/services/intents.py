@@ -5,6 +5,7 @@ stream messages announcing it.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -35,7 +36,7 @@ from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.tables import AssignmentRow, IntentRow
 from openintent.server.store.wire_rows import encode_intent
 
-__all__ = ["IntentService", "intent_from_row"]
+__all__ = ["IntentService", "intent_from_request", "intent_from_row"]
 
 
 def intent_from_row(row: dict[str, Any]) -> Intent:
@@ -54,6 +55,26 @@ def intent_from_row(row: dict[str, Any]) -> Intent:
         created_by=row["created_by"],
         confidence=float(row["confidence"]),
         governance_policy=load_json(row["governance_policy"]),
+    )
+
+
+def intent_from_request(
+    req: IntentCreateRequest, created_by: str | None, now: dt.datetime
+) -> Intent:
+    """A new intent (fresh id, version 1) as ``req`` asks; ``depends_on`` de-duplicated."""
+    return Intent(
+        id=str(uuid.uuid4()),
+        title=req.title,
+        description=req.description,
+        status=req.status,
+        state=IntentState(dict(req.state)),
+        constraints=dict(req.constraints),
+        parent_intent_id=req.parent_intent_id,
+        depends_on=list(dict.fromkeys(req.depends_on)),
+        created_at=now,
+        updated_at=now,
+        created_by=created_by,
+        governance_policy=req.governance_policy,
     )
 
 
@@ -119,41 +140,43 @@ class IntentService:
         self, principal: Principal, req: IntentCreateRequest, idempotency_key: str | None = None
     ) -> Intent:
         async with self.db.write():
-            key = idempotency.scoped_key(principal, "create_intent", idempotency_key or "")
-            if idempotency_key and (stored := await idempotency.claim(key)) is not None:
-                return Intent.from_dict(stored)
-            if req.parent_intent_id is not None and not await IntentRow.exists().where(
-                IntentRow.id == req.parent_intent_id
-            ):
-                raise ValidationError(
-                    f"parent intent {req.parent_intent_id!r} does not exist",
-                    errors=[{"loc": ["body", "parent_intent_id"], "msg": "unknown intent"}],
-                )
-            await self._check_dependencies_exist(req.depends_on)
-            now = utcnow()
-            intent = Intent(
-                id=str(uuid.uuid4()),
-                title=req.title,
-                description=req.description,
-                status=req.status,
-                state=IntentState(dict(req.state)),
-                constraints=dict(req.constraints),
-                parent_intent_id=req.parent_intent_id,
-                depends_on=list(dict.fromkeys(req.depends_on)),
-                created_at=now,
-                updated_at=now,
-                created_by=req.created_by or principal.actor,
-                governance_policy=req.governance_policy,
+            return await self.create_in(principal, req, idempotency_key=idempotency_key)
+
+    async def create_in(
+        self,
+        principal: Principal,
+        req: IntentCreateRequest,
+        *,
+        idempotency_key: str | None = None,
+        now: dt.datetime | None = None,
+        event_extra: dict[str, Any] | None = None,
+    ) -> Intent:
+        """:meth:`create` inside the caller's ``db.write()``: checks, row, the
+        ``intent_created`` event (``event_extra`` added to its payload) and stream message.
+        ``now`` (default: the current time) stamps ``created_at`` and ``updated_at``."""
+        key = idempotency.scoped_key(principal, "create_intent", idempotency_key or "")
+        if idempotency_key and (stored := await idempotency.claim(key)) is not None:
+            return Intent.from_dict(stored)
+        if req.parent_intent_id is not None and not await IntentRow.exists().where(
+            IntentRow.id == req.parent_intent_id
+        ):
+            raise ValidationError(
+                f"parent intent {req.parent_intent_id!r} does not exist",
+                errors=[{"loc": ["body", "parent_intent_id"], "msg": "unknown intent"}],
             )
-            await self.insert(intent)
-            payload: dict[str, Any] = {"title": intent.title}
-            if intent.governance_policy:
-                payload["governance_policy"] = intent.governance_policy
-            await record_event(intent.id, EventType.INTENT_CREATED, intent.created_by, payload)
-            data = to_wire(intent)
-            await self.db.emit(channels.intent(intent.id), "intent_created", data)
-            if idempotency_key:
-                await idempotency.record(key, data)
+        await self._check_dependencies_exist(req.depends_on)
+        intent = intent_from_request(req, req.created_by or principal.actor, now or utcnow())
+        await self.insert(intent)
+        payload: dict[str, Any] = {"title": intent.title}
+        if intent.governance_policy:
+            payload["governance_policy"] = intent.governance_policy
+        if event_extra:
+            payload.update(event_extra)
+        await record_event(intent.id, EventType.INTENT_CREATED, intent.created_by, payload)
+        data = to_wire(intent)
+        await self.db.emit(channels.intent(intent.id), "intent_created", data)
+        if idempotency_key:
+            await idempotency.record(key, data)
         return intent
 
     async def patch_state(
@@ -248,34 +271,46 @@ class IntentService:
         self, principal: Principal, intent_id: str, req: AssignAgentRequest
     ) -> AgentAssignment:
         async with self.db.write():
-            current = await self.get(intent_id)
-            await self.check(WriteAttempt(principal, current, "assign", agent_id=req.agent_id))
-            assignment = AgentAssignment(
-                id=str(uuid.uuid4()),
-                intent_id=intent_id,
+            return await self.assign_in(principal, await self.get(intent_id), req)
+
+    async def assign_in(
+        self,
+        principal: Principal,
+        intent: Intent,
+        req: AssignAgentRequest,
+        *,
+        now: dt.datetime | None = None,
+    ) -> AgentAssignment:
+        """:meth:`assign` inside the caller's ``db.write()``: the write guards, row,
+        ``agent_assigned`` event and stream messages. A refusal (``OpenIntentError``)
+        comes only from the guards, before anything is written."""
+        await self.check(WriteAttempt(principal, intent, "assign", agent_id=req.agent_id))
+        assignment = AgentAssignment(
+            id=str(uuid.uuid4()),
+            intent_id=intent.id,
+            agent_id=req.agent_id,
+            role=req.role,
+            assigned_at=now or utcnow(),
+        )
+        await AssignmentRow.insert(
+            AssignmentRow(
+                id=assignment.id,
+                intent_id=intent.id,
                 agent_id=req.agent_id,
                 role=req.role,
-                assigned_at=utcnow(),
+                assigned_at=assignment.assigned_at,
             )
-            await AssignmentRow.insert(
-                AssignmentRow(
-                    id=assignment.id,
-                    intent_id=intent_id,
-                    agent_id=req.agent_id,
-                    role=req.role,
-                    assigned_at=assignment.assigned_at,
-                )
-            )
-            await record_event(
-                intent_id,
-                EventType.AGENT_ASSIGNED,
-                principal.actor,
-                {"agent_id": req.agent_id, "role": req.role},
-            )
-            data = to_wire(assignment)
-            await self.db.emit(channels.agent(req.agent_id), "agent_assigned", data)
-            await self.db.emit(channels.runtime_agent(req.agent_id), "AGENT_ASSIGNED", data)
-            await self.db.emit(channels.runtime_intent(intent_id), "AGENT_ASSIGNED", data)
+        )
+        await record_event(
+            intent.id,
+            EventType.AGENT_ASSIGNED,
+            principal.actor,
+            {"agent_id": req.agent_id, "role": req.role},
+        )
+        data = to_wire(assignment)
+        await self.db.emit(channels.agent(req.agent_id), "agent_assigned", data)
+        await self.db.emit(channels.runtime_agent(req.agent_id), "AGENT_ASSIGNED", data)
+        await self.db.emit(channels.runtime_intent(intent.id), "AGENT_ASSIGNED", data)
         return assignment
 
     async def unassign(self, principal: Principal, intent_id: str, agent_id: str) -> None:

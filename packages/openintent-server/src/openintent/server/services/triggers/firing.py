@@ -33,14 +33,14 @@ from typing import Any
 
 import attrs
 
-from openintent.core.converter import structure, to_dict, to_wire
+from openintent.core.converter import structure, to_dict
 from openintent.exceptions import OpenIntentError
 from openintent.models import (
-    AgentAssignment,
+    AssignAgentRequest,
     DeduplicationMode,
     EventType,
     Intent,
-    IntentState,
+    IntentCreateRequest,
     IntentStatus,
     IntentTemplate,
     Trigger,
@@ -49,13 +49,10 @@ from openintent.models import (
     TriggerType,
     deduplication_outcome,
 )
-from openintent.server import channels
 from openintent.server.services.events import record_event
-from openintent.server.services.guards import WriteAttempt
 from openintent.server.services.intents import IntentService
 from openintent.server.services.principal import Principal
 from openintent.server.store.database import Database, dump_json, load_json
-from openintent.server.store.tables import AssignmentRow
 from openintent.server.store.triggers_tables import TriggerFiringRow, TriggerIntentRow, TriggerRow
 
 __all__ = ["Cause", "Firer", "Outcome", "acting_for", "trigger_from_row"]
@@ -333,22 +330,12 @@ class Firer:
                 "tags": rendered.get("tags", []),
             },
         }
-        intent = Intent(
-            id=str(uuid.uuid4()),
-            title=title,
-            state=IntentState(state),
-            created_at=now,
-            updated_at=now,
-            created_by=_actor(trigger),
+        intent = await self.intents.create_in(
+            cause.principal,
+            IntentCreateRequest(title=title, state=state, created_by=_actor(trigger)),
+            now=now,
+            event_extra={"trigger_id": trigger.trigger_id},
         )
-        await self.intents.insert(intent)
-        await record_event(
-            intent.id,
-            EventType.INTENT_CREATED,
-            intent.created_by,
-            {"title": intent.title, "trigger_id": trigger.trigger_id},
-        )
-        await self.db.emit(channels.intent(intent.id), "intent_created", to_wire(intent))
         await TriggerIntentRow.insert(
             TriggerIntentRow(
                 intent_id=intent.id,
@@ -388,31 +375,11 @@ class Firer:
         if "\x00" in agent_id or len(agent_id) > 255:
             return "assignee is not a valid agent id"
         try:
-            await self.intents.check(WriteAttempt(principal, intent, "assign", agent_id=agent_id))
-        except OpenIntentError as exc:
-            return exc.message
-        assignment = AgentAssignment(
-            id=str(uuid.uuid4()), intent_id=intent.id, agent_id=agent_id, assigned_at=now
-        )
-        await AssignmentRow.insert(
-            AssignmentRow(
-                id=assignment.id,
-                intent_id=intent.id,
-                agent_id=agent_id,
-                role=assignment.role,
-                assigned_at=now,
+            await self.intents.assign_in(
+                principal, intent, AssignAgentRequest(agent_id=agent_id), now=now
             )
-        )
-        await record_event(
-            intent.id,
-            EventType.AGENT_ASSIGNED,
-            principal.actor,
-            {"agent_id": agent_id, "role": assignment.role},
-        )
-        data = to_wire(assignment)
-        await self.db.emit(channels.agent(agent_id), "agent_assigned", data)
-        await self.db.emit(channels.runtime_agent(agent_id), "AGENT_ASSIGNED", data)
-        await self.db.emit(channels.runtime_intent(intent.id), "AGENT_ASSIGNED", data)
+        except OpenIntentError as exc:  # only the guards refuse, before any write
+            return exc.message
         return None
 
 
