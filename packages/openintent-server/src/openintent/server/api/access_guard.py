@@ -1,4 +1,4 @@
-"""Route guard: intent ACLs (RFC-0011) on every route with an ``{intent_id}``.
+"""Intent ACLs (RFC-0011) on every route with an ``{intent_id}`` (``api.base`` runs it).
 
 ``require_intent_access`` runs before the handler, so it covers every area's routes,
 reads included (which no write guard sees): ``GET`` needs ``read``, any other method
@@ -13,14 +13,11 @@ cycle.
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope
 
 from openintent.exceptions import NotFoundError
 from openintent.models import Permission
-from openintent.server.http.auth import principal_of
+from openintent.server.services.principal import Principal
 
 __all__ = ["INTENT_PERMISSION", "NO_PERMISSION", "require_intent_access"]
 
@@ -31,22 +28,21 @@ NO_PERMISSION = "none"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def require_intent_access(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    intent_id = connection.path_params.get("intent_id")
+async def require_intent_access(scope: Scope, principal: Principal) -> None:
+    """403 unless ``principal`` holds the permission the route needs on its intent."""
+    intent_id = scope["path_params"].get("intent_id")
     if not isinstance(intent_id, str):
         return
     if "\x00" in intent_id:
         raise NotFoundError("Not Found", status_code=404)  # PostgreSQL cannot compare it
-    declared = handler.opt.get(INTENT_PERMISSION)
+    declared = scope["route_handler"].opt.get(INTENT_PERMISSION)
     if declared == NO_PERMISSION:
         return
     if declared is not None:
         needed = Permission(declared)
-    elif connection.scope.get("method", "GET") in _SAFE_METHODS:
+    elif scope.get("method", "GET") in _SAFE_METHODS:
         needed = Permission.READ
     else:
         needed = Permission.WRITE
-    access = connection.app.state.services.get("access")
-    await access.authorize(principal_of(connection), intent_id, needed)
+    access = scope["app"].state.services.get("access")
+    await access.authorize(principal, intent_id, needed)

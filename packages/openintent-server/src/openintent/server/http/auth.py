@@ -1,58 +1,44 @@
-"""API-key authentication: the key is the principal, ``X-Agent-ID`` names the agent."""
+"""API-key authentication: the key is the principal, ``X-Agent-ID`` names the agent.
+
+Authenticated controllers run :func:`authenticate` from a route middleware (``api.base``)
+rather than a guard: litestar copies the route handler for every guard call, which
+cost more than the check itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Scope
 
 from openintent.exceptions import AuthenticationError
 from openintent.server.services.principal import Principal
 
-__all__ = ["authenticate", "checks_api_key", "principal_of", "require_api_key"]
+__all__ = ["PRINCIPAL", "authenticate", "principal_of"]
 
-API_KEY_HEADER = "x-api-key"
-AGENT_HEADER = "x-agent-id"
-
-Connection = ASGIConnection[Any, Any, Any, Any]
-Guard = Callable[[Connection, BaseRouteHandler], Awaitable[None]]
-
-# Guards that authenticate; the OpenAPI document marks their routes as needing a key.
-_KEY_GUARDS: set[Guard] = set()
+API_KEY_HEADER = b"x-api-key"
+AGENT_HEADER = b"x-agent-id"
+#: The ASGI scope key holding the authenticated caller (a scope is per request).
+PRINCIPAL = "openintent.principal"
 
 
-def checks_api_key(guard: Guard) -> Guard:
-    """Declare that ``guard`` calls :func:`authenticate` first."""
-    _KEY_GUARDS.add(guard)
-    return guard
-
-
-def guard_checks_api_key(guard: object) -> bool:
-    return guard in _KEY_GUARDS
-
-
-def authenticate(connection: Connection) -> Principal:
+def authenticate(scope: Scope) -> Principal:
     """401 unless the request carries a configured key; records the caller's principal."""
-    key = connection.headers.get(API_KEY_HEADER, "")
-    keys: frozenset[str] = connection.app.state.config.api_keys
+    key = agent = ""
+    for name, value in scope["headers"]:
+        if name == API_KEY_HEADER:
+            key = value.decode("latin-1")
+        elif name == AGENT_HEADER:
+            agent = value.decode("latin-1")
+    keys: frozenset[str] = scope["app"].state.config.api_keys
     if not key or key not in keys:
         raise AuthenticationError("Invalid or missing API key", status_code=401)
-    agent = connection.headers.get(AGENT_HEADER) or None
-    principal = Principal(key=key, agent_id=agent)
-    connection.state.principal = principal
+    principal = Principal(key=key, agent_id=agent or None)
+    scope[PRINCIPAL] = principal  # type: ignore[literal-required]
     return principal
 
 
-@checks_api_key
-async def require_api_key(connection: Connection, _: BaseRouteHandler) -> None:
-    """Guard: 401 before any body or parameter validation, as the reference does.
-
-    A coroutine, so litestar runs it on the loop instead of in its thread pool."""
-    authenticate(connection)
-
-
-def principal_of(connection: Connection) -> Principal:
-    principal: Principal = connection.state.principal
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal: Principal = connection.scope[PRINCIPAL]  # type: ignore[literal-required]
     return principal

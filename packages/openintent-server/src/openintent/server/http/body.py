@@ -72,10 +72,14 @@ def _finite(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+
+
 def decode_json(raw: bytes) -> Any:
     """Parse a body; every malformed or unstorable document is a 422."""
     try:
-        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite)
+        # json.loads with hooks would build a decoder per call; this one is made once.
+        data = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except json.JSONDecodeError as exc:
         raise _invalid("JSON decode error", [exc.pos], kind="json_invalid", error=exc.msg) from None
     except RecursionError:
@@ -118,6 +122,20 @@ def _check_document(data: Any) -> None:
             stack.extend((item, [*loc, i]) for i, item in enumerate(value))
 
 
+def _typed_fields(cls: type) -> tuple[tuple[str, str], ...] | None:
+    """``(attribute, wire key)`` of an attrs class, ``None`` for other types; cached."""
+    try:
+        return _FIELDS[cls]
+    except KeyError:
+        pass
+    found = tuple((a.name, wire_name(a)) for a in attrs.fields(cls)) if attrs.has(cls) else None
+    _FIELDS[cls] = found
+    return found
+
+
+_FIELDS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+
+
 def check_model(obj: Any) -> None:
     """Typed fields of a structured request: strings without U+0000, 64-bit integers.
 
@@ -127,17 +145,13 @@ def check_model(obj: Any) -> None:
     stack: list[tuple[Any, Loc]] = [(obj, [])]
     while stack:
         value, loc = stack.pop()
-        if attrs.has(type(value)):
-            for a in attrs.fields(type(value)):
-                stack.append((getattr(value, a.name), [*loc, wire_name(a)]))
-        elif isinstance(value, list):
-            stack.extend((item, [*loc, i]) for i, item in enumerate(value))
-        elif isinstance(value, str):
+        if isinstance(value, str):
             if problem := text_problem(value, allow_nul=False):
                 raise _invalid(problem, loc)
-        elif (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and not INT64_MIN <= value <= INT64_MAX
-        ):
-            raise _invalid("integer out of the 64-bit range", loc)
+        elif isinstance(value, list):
+            stack.extend((item, [*loc, i]) for i, item in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise _invalid("integer out of the 64-bit range", loc)
+        elif value is not None and (fields := _typed_fields(type(value))) is not None:
+            stack.extend((getattr(value, name), [*loc, key]) for name, key in fields)

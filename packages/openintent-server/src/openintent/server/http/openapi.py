@@ -30,7 +30,6 @@ from litestar.response import ServerSentEvent
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
-from openintent.server.http.auth import guard_checks_api_key
 from openintent.server.http.body import wire_name
 
 if TYPE_CHECKING:
@@ -133,7 +132,7 @@ def _document_operation(operation: Operation, handler: HTTPRouteHandler) -> None
     responses.setdefault("4XX", _error_response("Client error (protocol error shape)"))
     responses.setdefault("default", _error_response("Unexpected error (protocol error shape)"))
     operation.responses = responses
-    if any(guard_checks_api_key(getattr(g, "func", g)) for g in handler.resolve_guards()):
+    if _authenticated(handler):
         operation.security = [{API_KEY_SCHEME: []}]
 
 
@@ -178,3 +177,10 @@ class DocumentedSwaggerRenderPlugin(_DocumentedRender, SwaggerRenderPlugin):
 
 class DocumentedJsonRenderPlugin(_DocumentedRender, JsonRenderPlugin):
     pass
+
+
+def _authenticated(handler: Any) -> bool:
+    """Routes of ``ApiController`` subclasses, which run ``authorize_requests``."""
+    from openintent.server.api.base import authorize_requests  # api imports http
+
+    return authorize_requests in handler.resolve_middleware()

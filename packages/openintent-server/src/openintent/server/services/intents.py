@@ -263,8 +263,11 @@ class IntentService:
             event.trace_id = req.trace_id
             event.parent_event_id = req.parent_event_id
             data = to_wire(event)
-            await self.db.emit(channels.intent(intent_id), str(req.event_type), data)
-            await self.db.emit(channels.runtime_intent(intent_id), str(req.event_type), data)
+            await self.db.emit_all(
+                (channels.intent(intent_id), channels.runtime_intent(intent_id)),
+                str(req.event_type),
+                data,
+            )
         return event
 
     async def assign(
@@ -384,9 +387,10 @@ class IntentService:
         await self.db.execute(core_sql.INSERT_INTENT, *_columns(intent))
 
     async def _emit_runtime(self, intent_id: str, name: str, data: dict[str, Any]) -> None:
-        await self.db.emit(channels.runtime_intent(intent_id), name, data)
-        for agent_id in await self.assigned_agent_ids(intent_id):
-            await self.db.emit(channels.runtime_agent(agent_id), name, data)
+        agents = await self.assigned_agent_ids(intent_id)
+        await self.db.emit_all(
+            [channels.runtime_intent(intent_id), *map(channels.runtime_agent, agents)], name, data
+        )
 
     async def _check_dependencies_exist(self, depends_on: list[str]) -> None:
         if not depends_on:

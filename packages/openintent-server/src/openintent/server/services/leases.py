@@ -278,9 +278,12 @@ class LeaseService:
         data: dict[str, Any] = {"intent_id": intent_id, "scope": scope, "lease_id": lease_id}
         if reason:
             data["reason"] = reason
-        await self.db.emit(channels.runtime_intent(intent_id), "LEASE_RELEASED", data)
-        for agent_id in await self.intents.assigned_agent_ids(intent_id):
-            await self.db.emit(channels.runtime_agent(agent_id), "LEASE_RELEASED", data)
+        agents = await self.intents.assigned_agent_ids(intent_id)
+        await self.db.emit_all(
+            [channels.runtime_intent(intent_id), *map(channels.runtime_agent, agents)],
+            "LEASE_RELEASED",
+            data,
+        )
 
 
 def install(services: Services) -> None:
