@@ -89,6 +89,9 @@ class OpenIntentServer:
 
     async def _serve_until_signalled(self) -> None:
         server = self._embedded()
+        from openintent.server.app import freeze_startup_objects
+
+        freeze_startup_objects()
 
         def stop() -> None:
             # Open SSE streams end first (clients resume with Last-Event-ID), so the
