@@ -122,12 +122,7 @@ class TaskActions:
 
         async def act(row: Row) -> Row:
             _check_holder(row, principal, req.agent_id)
-            if row["status"] != _S.RUNNING.value:
-                raise ConflictError(
-                    f"Only a running task reports progress; this one is '{row['status']}'",
-                    current_version=row["version"],
-                    status_code=409,
-                )
+            _check_running(row, "reports progress")
             updated = await self._cas(
                 row,
                 {
@@ -157,12 +152,7 @@ class TaskActions:
 
         async def act(row: Row) -> Row:
             _check_holder(row, principal, req.agent_id)
-            if row["status"] != _S.RUNNING.value:
-                raise ConflictError(
-                    f"Only a running task delegates; this one is '{row['status']}'",
-                    current_version=row["version"],
-                    status_code=409,
-                )
+            _check_running(row, "delegates")
             sub = await self.insert(
                 principal,
                 TaskCreateRequest(
@@ -255,3 +245,12 @@ def _check_holder(row: Row, principal: Principal, agent_id: str | None) -> None:
     if holder is None or holder in names_of(principal, agent_id):
         return
     raise ForbiddenError(f"Task is claimed by {holder}", status_code=403)
+
+
+def _check_running(row: Row, doing: str) -> None:
+    if row["status"] != _S.RUNNING.value:
+        raise ConflictError(
+            f"Only a running task {doing}; this one is '{row['status']}'",
+            current_version=row["version"],
+            status_code=409,
+        )
