@@ -141,7 +141,13 @@ class Database:
             conn = engine.connection_for(write=False)
             rows: list[dict[str, Any]] = conn.execute(statement.sqlite, args).fetchall()
             return rows
-        return [dict(r) for r in await self._pg_records(statement, args)]
+        assert isinstance(engine, PostgresEngine)
+        current = engine.current_transaction.get()
+        if current is not None:
+            records = await current.connection.fetch(statement.postgres, *args)
+        else:
+            records = await engine.pool.fetch(statement.postgres, *args)
+        return [dict(r) for r in records]
 
     async def fetch_tuples(self, statement: Statement, *args: Any) -> list[tuple[Any, ...]]:
         """Like :meth:`fetch`, with plain tuples (column order) for large results."""
@@ -150,15 +156,13 @@ class Database:
             cursor = engine.connection_for(write=False).cursor()
             cursor.row_factory = None
             return cursor.execute(statement.sqlite, args).fetchall()
-        return [tuple(r) for r in await self._pg_records(statement, args)]
-
-    async def _pg_records(self, statement: Statement, args: tuple[Any, ...]) -> list[Any]:
-        engine = self.engine
         assert isinstance(engine, PostgresEngine)
         current = engine.current_transaction.get()
-        connection = current.connection if current is not None else engine.pool
-        records: list[Any] = await connection.fetch(statement.postgres, *args)
-        return records
+        if current is not None:
+            records = await current.connection.fetch(statement.postgres, *args)
+        else:
+            records = await engine.pool.fetch(statement.postgres, *args)
+        return [tuple(r) for r in records]
 
     async def fetchrow(self, statement: Statement, *args: Any) -> dict[str, Any] | None:
         rows = await self.fetch(statement, *args)

@@ -27,7 +27,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -64,16 +64,79 @@ def sqlite_path(url: str) -> str:
     return path
 
 
+class _InlineCursor:
+    """The slice of ``aiosqlite.Cursor`` piccolo uses, over a finished ``sqlite3`` cursor."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    async def __aenter__(self) -> _InlineCursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._cursor.close()
+
+
+class _Pending:
+    """``await conn.execute(...)`` and ``async with conn.execute(...)``, as aiosqlite allows."""
+
+    def __init__(self, conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> None:
+        self._conn, self._sql, self._args = conn, sql, args
+        self._cursor: _InlineCursor | None = None
+
+    def _run(self) -> _InlineCursor:
+        self._cursor = _InlineCursor(self._conn.execute(self._sql, self._args))
+        return self._cursor
+
+    def __await__(self) -> Generator[Any, None, _InlineCursor]:
+        if False:  # pragma: no cover - makes this a generator without suspending
+            yield
+        return self._run()
+
+    async def __aenter__(self) -> _InlineCursor:
+        return self._run()
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._cursor is not None:
+            await self._cursor.close()
+
+
 class InlineConnection:
-    """The part of ``aiosqlite.Connection`` piccolo's transactions use (``await
-    conn.execute("BEGIN" | "COMMIT" | "SAVEPOINT ...")``), run inline; queries go
-    through the engine's overrides below, straight to ``raw``."""
+    """The async surface of ``aiosqlite.Connection`` that piccolo uses, run inline."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.raw = conn
 
-    async def execute(self, sql: str, args: Sequence[Any] | None = None) -> sqlite3.Cursor:
-        return self.raw.execute(sql, args or ())
+    @property
+    def row_factory(self) -> Any:
+        return self.raw.row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: Any) -> None:
+        self.raw.row_factory = factory
+
+    def execute(self, sql: str, args: Sequence[Any] | None = None) -> _Pending:
+        return _Pending(self.raw, sql, args or ())
 
     async def commit(self) -> None:
         self.raw.commit()
