@@ -433,7 +433,7 @@ def test_refusal_in_the_write_transaction_without_the_route_guard(client: Any) -
     intents = client.app.state.services.get("intents")
     req = StatePatchRequest.from_dict({"state": {"x": 1}})
     with pytest.raises(Exception, match="restricted") as info:
-        client.blocking_portal.call(intents.patch_state, Principal(OTHER), iid, 1, req)
+        client.blocking_portal.call(intents.patch_state_json, Principal(OTHER), iid, 1, req)
     assert getattr(info.value, "status_code", None) == 403
     assert client.get(f"{API}/{iid}").json()["version"] == 1
 

@@ -269,12 +269,12 @@ def test_portfolio_streams_on_both_path_families(live_server: ServerProcess) -> 
         created = c.get(f"{P}/{pid}").json()
 
     reference = _replay(live_server, f"/api/v1/subscribe/portfolios/{pid}", 6)
-    assert [(m.event, m.data) for m in reference[1:]] == [
-        ("intent_added", "{}"),
-        ("intent_added", "{}"),
-        ("portfolio.member_suspended", json.dumps({"portfolio_id": pid, "intent_id": b})),
-        ("portfolio.member_resumed", json.dumps({"portfolio_id": pid, "intent_id": b})),
-        ("intent_removed", "{}"),
+    assert [(m.event, json.loads(m.data)) for m in reference[1:]] == [
+        ("intent_added", {}),
+        ("intent_added", {}),
+        ("portfolio.member_suspended", {"portfolio_id": pid, "intent_id": b}),
+        ("portfolio.member_resumed", {"portfolio_id": pid, "intent_id": b}),
+        ("intent_removed", {}),
     ]
     first = json.loads(reference[0].data)
     assert reference[0].event == "portfolio_created"

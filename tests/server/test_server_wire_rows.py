@@ -1,16 +1,19 @@
-"""Reads written straight from stored rows (no model round trip): the event-log listing
-and a single intent must serve exactly what the model path answers (the write's
-response, which goes through ``to_wire``)."""
+"""JSON written straight from stored rows (no model round trip): the event-log listing,
+a single intent and the intent writes' answers must be exactly what the model path
+gives (the stored row read into an ``Intent``, then ``to_wire``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
+from openintent.core.converter import to_wire
 from openintent.server import ServerConfig, create_app
+from openintent.server.http.responses import json_bytes
 from openintent.server.testing import DEV_KEY
 
 AUTH = {"X-API-Key": DEV_KEY}
@@ -82,6 +85,13 @@ def test_listing_of_unknown_intent_is_404_and_empty_log_is_empty(client: Any, li
     assert r.headers["content-type"].startswith("application/json")
 
 
+def _model_path(client: Any, intent_id: str) -> Any:
+    """The intent read through the model: row -> ``Intent`` -> ``to_wire`` -> JSON."""
+    intents = client.app.state.services.get("intents")
+    intent = client.blocking_portal.call(intents.get, intent_id)
+    return json.loads(json_bytes(to_wire(intent)))
+
+
 def test_get_intent_serves_what_the_model_path_answered(client: Any) -> None:
     parent = client.post("/api/v1/intents", json={"title": "parent"}).json()
     dep = client.post("/api/v1/intents", json={"title": "dep"}).json()
@@ -100,12 +110,15 @@ def test_get_intent_serves_what_the_model_path_answered(client: Any) -> None:
     )
     assert created.status_code == 200, created.text
     body = created.json()
+    assert body == _model_path(client, body["id"])
+    assert list(body) == list(_model_path(client, body["id"]))  # same keys, same order
     assert client.get(f"/api/v1/intents/{body['id']}").json() == body
     patched = client.post(
         f"/api/v1/intents/{body['id']}/state",
         json={"patches": [{"op": "set", "path": "/nested/b", "value": {"deep": []}}]},
         headers={"If-Match": "1"},
     ).json()
+    assert patched == _model_path(client, body["id"])
     assert client.get(f"/api/v1/intents/{body['id']}").json() == patched
     status = client.post(
         f"/api/v1/intents/{body['id']}/status",
@@ -113,6 +126,7 @@ def test_get_intent_serves_what_the_model_path_answered(client: Any) -> None:
         headers={"If-Match": "2"},
     ).json()
     got = client.get(f"/api/v1/intents/{body['id']}")
+    assert status == _model_path(client, body["id"])
     assert got.json() == status
     assert list(got.json()) == list(status)  # same keys in the same order
     assert "tïtle ✓".encode() in got.content

@@ -42,7 +42,8 @@ class IntentController(ApiController):
         intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         key = idempotency_key(request)
-        return json_response(await intents.create(principal_of(request), data, key))
+        created = await intents.create_json(principal_of(request), data, key)
+        return Response(content=created, media_type=MediaType.JSON)
 
     @get("/")
     async def list_intents(
@@ -77,9 +78,8 @@ class IntentController(ApiController):
         intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         version = if_match(request)
-        return json_response(
-            await intents.patch_state(principal_of(request), intent_id, version, data)
-        )
+        patched = await intents.patch_state_json(principal_of(request), intent_id, version, data)
+        return Response(content=patched, media_type=MediaType.JSON)
 
     @post("/{intent_id:str}/status", dto=CattrsDTO[StatusChangeRequest], status_code=200)
     async def set_status(
@@ -90,9 +90,8 @@ class IntentController(ApiController):
         intents: NamedDependency[IntentService],
     ) -> Response[bytes]:
         version = if_match(request)
-        return json_response(
-            await intents.set_status(principal_of(request), intent_id, version, data)
-        )
+        changed = await intents.set_status_json(principal_of(request), intent_id, version, data)
+        return Response(content=changed, media_type=MediaType.JSON)
 
     @get("/{intent_id:str}/events")
     async def get_events(

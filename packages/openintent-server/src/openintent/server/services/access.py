@@ -23,7 +23,6 @@ Filing an access request needs no permission (that is how a stranger asks).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,6 +46,7 @@ from openintent.models import (
     permission_allows,
 )
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import text
 from openintent.server.services.events import record_event
@@ -254,7 +254,7 @@ class AccessService:
             if key is not None and (stored := await idempotency.claim(key)) is not None:
                 return AccessRequest.from_dict(stored)
             request = AccessRequest(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 intent_id=intent_id,
                 principal_id=req.principal_id,
                 principal_type=req.principal_type,
@@ -406,7 +406,7 @@ class AccessService:
         self, intent_id: str, req: ACLGrantRequest, granted_by: str, now: Any
     ) -> ACLEntry:
         entry = ACLEntry(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             intent_id=intent_id,
             principal_id=req.principal_id,
             principal_type=req.principal_type,

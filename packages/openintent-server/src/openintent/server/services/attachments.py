@@ -9,12 +9,12 @@ none and RFC-0005 asks for none (``attachment_added`` stays unwritten).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from openintent.core.converter import to_wire, utcnow
 from openintent.exceptions import NotFoundError
 from openintent.models import AttachmentCreateRequest, IntentAttachment
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import INT64_MAX, integer, text
 from openintent.server.services.intents import IntentService
@@ -61,7 +61,7 @@ class AttachmentService:
             if idempotency_key and (stored := await idempotency.claim(key)) is not None:
                 return IntentAttachment.from_dict(stored)
             attachment = IntentAttachment(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 intent_id=intent_id,
                 filename=req.filename,
                 mime_type=req.mime_type,

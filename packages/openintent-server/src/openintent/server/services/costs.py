@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import uuid
 from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
@@ -42,6 +41,7 @@ from openintent.models import (
     IntentCost,
 )
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import finite, text
 from openintent.server.services.guards import WriteAttempt
@@ -132,7 +132,7 @@ class CostService:
             }
             await self.intents.check(WriteAttempt(principal, intent, "cost", extra=extra))
             cost = IntentCost(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 intent_id=intent_id,
                 agent_id=agent_id,
                 cost_type=req.cost_type,
@@ -256,7 +256,7 @@ def llm_usage_cost(intent_id: str, actor: str, payload: Any) -> IntentCost | Non
             metadata[key] = payload[key]
     provider = payload.get("provider")
     return IntentCost(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         intent_id=intent_id,
         agent_id=actor,
         cost_type=CostType.TOKENS,

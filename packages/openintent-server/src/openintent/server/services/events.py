@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
-from openintent.core.converter import utcnow
 from openintent.models import EventType, IntentEvent
+from openintent.server.ids import new_id
 from openintent.server.store import core_sql
 from openintent.server.store.database import Database, current_unit, dump_json, load_json
 from openintent.server.store.wire_rows import event_text, join_array
@@ -35,12 +34,12 @@ async def record_event(
     uow = current_unit()
     await uow.order_lock()
     event = IntentEvent(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         intent_id=intent_id,
         event_type=event_type,
         actor=actor,
         payload=payload,
-        created_at=utcnow(),
+        created_at=uow.now,
     )
     kind, payload_text = str(event_type), dump_json(payload)
     wire = event_text(event.id, intent_id, kind, actor, payload_text, event.created_at)
@@ -51,7 +50,7 @@ async def record_event(
         kind,
         actor,
         payload_text,
-        event.created_at,
+        uow.stamp,
         wire,
     )
     return event

@@ -7,7 +7,7 @@ guards of other areas, the conditional version bump, the event in the same commi
 Where we differ from the reference (spec rfc-0002), without changing any shape its
 client reads: dependency ids must name existing intents (422, as on ``POST /intents``),
 so no child is left "blocked" forever by a typo. Completion gating lives in
-``IntentService.set_status``. On PostgreSQL every dependency addition takes one advisory
+``IntentService.set_status_json``. On PostgreSQL every dependency addition takes one advisory
 lock, so two concurrent additions cannot each pass the cycle check and close a cycle
 together; SQLite write transactions are serial already.
 """

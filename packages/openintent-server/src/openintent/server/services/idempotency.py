@@ -15,7 +15,7 @@ from openintent.server.services.principal import Principal
 from openintent.server.store.database import dump_json, load_json
 from openintent.server.store.tables import IdempotencyRow
 
-__all__ = ["claim", "record", "scoped_key"]
+__all__ = ["claim", "record", "record_text", "scoped_key"]
 
 PENDING = ""
 
@@ -42,6 +42,9 @@ async def claim(key: str) -> Any | None:
 
 
 async def record(key: str, body: Any) -> None:
-    await IdempotencyRow.update({IdempotencyRow.body: dump_json(body)}).where(
-        IdempotencyRow.key == key
-    )
+    await record_text(key, dump_json(body))
+
+
+async def record_text(key: str, text: str) -> None:
+    """:func:`record` of a body already encoded as JSON text."""
+    await IdempotencyRow.update({IdempotencyRow.body: text}).where(IdempotencyRow.key == key)

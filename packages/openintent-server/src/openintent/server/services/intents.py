@@ -6,7 +6,6 @@ stream messages announcing it.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from openintent.core.converter import to_wire, utcnow
@@ -27,14 +26,16 @@ from openintent.models import (
     StatusChangeRequest,
 )
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services import idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt, WriteGuard
 from openintent.server.services.principal import Principal
 from openintent.server.store import core_sql
-from openintent.server.store.database import Database, dump_json, load_json
+from openintent.server.store.database import Database, current_unit, dump_json, load_json
+from openintent.server.store.sql import Statement
 from openintent.server.store.tables import AssignmentRow, IntentRow
-from openintent.server.store.wire_rows import encode_intent
+from openintent.server.store.wire_rows import encode_intent, timestamp_text
 
 __all__ = ["IntentService", "intent_from_request", "intent_from_row"]
 
@@ -63,7 +64,7 @@ def intent_from_request(
 ) -> Intent:
     """A new intent (fresh id, version 1) as ``req`` asks; ``depends_on`` de-duplicated."""
     return Intent(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         title=req.title,
         description=req.description,
         status=req.status,
@@ -136,11 +137,13 @@ class IntentService:
 
     # -- writes -----------------------------------------------------------------------
 
-    async def create(
+    async def create_json(
         self, principal: Principal, req: IntentCreateRequest, idempotency_key: str | None = None
-    ) -> Intent:
+    ) -> bytes:
+        """Create an intent; its JSON, as the ``intent_created`` message carries it."""
         async with self.db.write():
-            return await self.create_in(principal, req, idempotency_key=idempotency_key)
+            _, text = await self._create(principal, req, idempotency_key=idempotency_key)
+        return text.encode()
 
     async def create_in(
         self,
@@ -151,12 +154,26 @@ class IntentService:
         now: dt.datetime | None = None,
         event_extra: dict[str, Any] | None = None,
     ) -> Intent:
-        """:meth:`create` inside the caller's ``db.write()``: checks, row, the
-        ``intent_created`` event (``event_extra`` added to its payload) and stream message.
-        ``now`` (default: the current time) stamps ``created_at`` and ``updated_at``."""
+        """Create inside the caller's ``db.write()``: checks, row, the ``intent_created``
+        event (``event_extra`` added to its payload) and stream message. ``now``
+        (default: the write's time) stamps ``created_at`` and ``updated_at``."""
+        intent, _ = await self._create(
+            principal, req, idempotency_key=idempotency_key, now=now, event_extra=event_extra
+        )
+        return intent
+
+    async def _create(
+        self,
+        principal: Principal,
+        req: IntentCreateRequest,
+        *,
+        idempotency_key: str | None = None,
+        now: dt.datetime | None = None,
+        event_extra: dict[str, Any] | None = None,
+    ) -> tuple[Intent, str]:
         key = idempotency.scoped_key(principal, "create_intent", idempotency_key or "")
         if idempotency_key and (stored := await idempotency.claim(key)) is not None:
-            return Intent.from_dict(stored)
+            return Intent.from_dict(stored), dump_json(stored)
         if req.parent_intent_id is not None and not await IntentRow.exists().where(
             IntentRow.id == req.parent_intent_id
         ):
@@ -165,23 +182,24 @@ class IntentService:
                 errors=[{"loc": ["body", "parent_intent_id"], "msg": "unknown intent"}],
             )
         await self._check_dependencies_exist(req.depends_on)
-        intent = intent_from_request(req, req.created_by or principal.actor, now or utcnow())
-        await self.insert(intent)
+        uow = current_unit()
+        intent = intent_from_request(req, req.created_by or principal.actor, now or uow.now)
+        text = await self._insert(intent)
         payload: dict[str, Any] = {"title": intent.title}
         if intent.governance_policy:
             payload["governance_policy"] = intent.governance_policy
         if event_extra:
             payload.update(event_extra)
         await record_event(intent.id, EventType.INTENT_CREATED, intent.created_by, payload)
-        data = to_wire(intent)
-        await self.db.emit(channels.intent(intent.id), "intent_created", data)
+        await self.db.emit_text((channels.intent(intent.id),), "intent_created", text)
         if idempotency_key:
-            await idempotency.record(key, data)
-        return intent
+            await idempotency.record_text(key, text)
+        return intent, text
 
-    async def patch_state(
+    async def patch_state_json(
         self, principal: Principal, intent_id: str, if_match: int, req: StatePatchRequest
-    ) -> Intent:
+    ) -> bytes:
+        """Apply state patches at version ``if_match``; the updated intent's JSON."""
         patches = req.effective_patches()
         async with self.db.write():
             current = await self.get(intent_id)
@@ -190,26 +208,29 @@ class IntentService:
             await self.check(WriteAttempt(principal, current, "state", keys=keys, paths=paths))
             _check_version(current, if_match)
             new_state = apply_patches(current.state.data, patches)
-            updated = await self._bump(current, state=new_state)
+            row = await self._bump_wire(current, core_sql.BUMP_STATE, dump_json(new_state))
+            version = row["version"]
             await record_event(
                 intent_id,
                 EventType.STATE_PATCHED,
                 principal.actor,
-                {"patches": [normalize_patch(p) for p in patches], "version": updated.version},
+                {"patches": [normalize_patch(p) for p in patches], "version": version},
             )
-            await self.db.emit(channels.intent(intent_id), "state_patched", to_wire(updated))
+            text = encode_intent(row).decode()
+            await self.db.emit_text((channels.intent(intent_id),), "state_patched", text)
             runtime = {
                 "intent_id": intent_id,
                 "old_state": current.state.data,
                 "new_state": new_state,
-                "version": updated.version,
+                "version": version,
             }
             await self._emit_runtime(intent_id, "STATE_CHANGED", runtime)
-        return updated
+        return text.encode()
 
-    async def set_status(
+    async def set_status_json(
         self, principal: Principal, intent_id: str, if_match: int, req: StatusChangeRequest
-    ) -> Intent:
+    ) -> bytes:
+        """Move the intent to ``req.status`` at version ``if_match``; its JSON."""
         async with self.db.write():
             current = await self.get(intent_id)
             await self.check(
@@ -225,20 +246,22 @@ class IntentService:
             check_transition(current.status, req.status)
             if req.status == IntentStatus.COMPLETED and current.status != IntentStatus.COMPLETED:
                 await self._check_completion_gates(current)
-            updated = await self._bump(current, status=req.status)
-            payload: dict[str, Any] = {"status": req.status.value, "version": updated.version}
+            row = await self._bump_wire(current, core_sql.BUMP_STATUS, req.status.value)
+            version = row["version"]
+            payload: dict[str, Any] = {"status": req.status.value, "version": version}
             if req.reason:
                 payload["reason"] = req.reason
             await record_event(intent_id, EventType.STATUS_CHANGED, principal.actor, payload)
-            await self.db.emit(channels.intent(intent_id), "status_changed", to_wire(updated))
+            text = encode_intent(row).decode()
+            await self.db.emit_text((channels.intent(intent_id),), "status_changed", text)
             runtime = {
                 "intent_id": intent_id,
                 "old_status": current.status.value,
                 "new_status": req.status.value,
-                "version": updated.version,
+                "version": version,
             }
             await self._emit_runtime(intent_id, "STATUS_CHANGED", runtime)
-        return updated
+        return text.encode()
 
     async def log_event(
         self, principal: Principal, intent_id: str, req: EventCreateRequest
@@ -289,7 +312,7 @@ class IntentService:
         comes only from the guards, before anything is written."""
         await self.check(WriteAttempt(principal, intent, "assign", agent_id=req.agent_id))
         assignment = AgentAssignment(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             intent_id=intent.id,
             agent_id=req.agent_id,
             role=req.role,
@@ -335,34 +358,13 @@ class IntentService:
 
     # -- helpers ----------------------------------------------------------------------
 
-    async def _bump(
-        self,
-        current: Intent,
-        *,
-        state: dict[str, Any] | None = None,
-        status: IntentStatus | None = None,
-        **columns: Any,
-    ) -> Intent:
-        """Compare-and-set: one conditional UPDATE; no row means someone else won."""
-        if not columns and (state is None) != (status is None):
-            # The two per-request writes use constant SQL (store.core_sql).
-            if state is not None:
-                statement, value = core_sql.BUMP_STATE, dump_json(state)
-            else:
-                assert status is not None
-                statement, value = core_sql.BUMP_STATUS, status.value
-            row = await self.db.fetchrow(statement, utcnow(), value, current.id, current.version)
-            if row is None:
-                raise await self._conflict(current.id)
-            return intent_from_row(row)
+    async def _bump(self, current: Intent, **columns: Any) -> Intent:
+        """Compare-and-set of any columns: one conditional UPDATE; no row means someone
+        else won. The two per-request writes use :meth:`_bump_wire` instead."""
         values: dict[Any, Any] = {
             IntentRow.version: IntentRow.version + 1,
-            IntentRow.updated_at: utcnow(),
+            IntentRow.updated_at: current_unit().now,
         }
-        if state is not None:
-            values[IntentRow.state] = dump_json(state)
-        if status is not None:
-            values[IntentRow.status] = status.value
         for name, value in columns.items():
             values[getattr(IntentRow, name)] = value
         rows = (
@@ -374,6 +376,15 @@ class IntentService:
             raise await self._conflict(current.id)
         return intent_from_row(rows[0])
 
+    async def _bump_wire(self, current: Intent, statement: Statement, value: Any) -> dict[str, Any]:
+        """:meth:`_bump` of state or status in constant SQL (``core_sql.BUMP_*``); the
+        updated row comes back ready for ``encode_intent``."""
+        uow = current_unit()
+        row = await self.db.fetchrow(statement, uow.stamp, value, current.id, current.version)
+        if row is None:
+            raise await self._conflict(current.id)
+        return row
+
     async def _conflict(self, intent_id: str) -> ConflictError:
         row = await self.db.fetchrow(core_sql.INTENT_VERSION, intent_id)
         if row is None:
@@ -384,7 +395,19 @@ class IntentService:
 
     async def insert(self, intent: Intent) -> None:
         """Store a new intent row inside the caller's ``db.write()`` (no checks, no event)."""
-        await self.db.execute(core_sql.INSERT_INTENT, *_columns(intent))
+        await self._insert(intent)
+
+    async def _insert(self, intent: Intent) -> str:
+        """:meth:`insert`; returns the intent's JSON, written from the stored values."""
+        uow = current_unit()
+        columns = dict(zip(core_sql.INTENT_COLUMN_NAMES, _columns(intent), strict=True))
+        for name in ("created_at", "updated_at"):
+            value = columns[name]
+            columns[name] = uow.stamp if value is uow.now else self.db.sql_time(value)
+        await self.db.execute(core_sql.INSERT_INTENT, *columns.values())
+        columns["created_at"] = timestamp_text(intent.created_at)
+        columns["updated_at"] = timestamp_text(intent.updated_at)
+        return encode_intent(columns).decode()
 
     async def _emit_runtime(self, intent_id: str, name: str, data: dict[str, Any]) -> None:
         agents = await self.assigned_agent_ids(intent_id)

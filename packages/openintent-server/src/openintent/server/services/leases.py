@@ -28,7 +28,6 @@ the release of an expired lease, answers 200 without writing another event.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from openintent.core.converter import to_wire, utcnow
@@ -36,6 +35,7 @@ from openintent.core.patch import split_path
 from openintent.exceptions import LeaseConflictError, NotFoundError, ValidationError
 from openintent.models import EventType, IntentLease, LeaseAcquireRequest, LeaseRenewRequest
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services import Services
 from openintent.server.services.events import record_event
 from openintent.server.services.guards import WriteAttempt
@@ -124,7 +124,7 @@ class LeaseService:
             # Retire the scope's expired lease first: only then may the index admit a new one.
             await self.db.execute(leases_tables.RETIRE_EXPIRED_ON_SCOPE, intent_id, req.scope, now)
             lease = IntentLease(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 intent_id=intent_id,
                 agent_id=principal.actor,
                 scope=req.scope,

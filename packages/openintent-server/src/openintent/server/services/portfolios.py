@@ -18,7 +18,6 @@ stay unwritten.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,6 +35,7 @@ from openintent.models import (
     PortfolioStatusUpdateRequest,
 )
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import integer, text
 from openintent.server.services.guards import WriteAttempt
@@ -111,7 +111,7 @@ class PortfolioService:
                 return IntentPortfolio.from_dict(stored)
             now = utcnow()
             portfolio = IntentPortfolio(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 name=req.name,
                 description=req.description or "",
                 created_by=principal.fallback(req.created_by),
@@ -169,7 +169,7 @@ class PortfolioService:
             if not await IntentRow.exists().where(IntentRow.id == req.intent_id):
                 raise NotFoundError("Intent not found", status_code=404)
             membership = PortfolioMembership(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 portfolio_id=portfolio_id,
                 intent_id=req.intent_id,
                 role=req.role,

@@ -23,7 +23,6 @@ on the schedule, as in the reference.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from piccolo.query.functions.aggregate import Max
@@ -37,6 +36,7 @@ from openintent.models import (
     RetryPolicyRequest,
     RetryStrategy,
 )
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import INT32_MAX, integer, text
 from openintent.server.services.guards import WriteAttempt
@@ -86,7 +86,7 @@ class RetryService:
                 RetryPolicyRow.fallback_agent_id: req.fallback_agent_id,
                 RetryPolicyRow.failure_threshold: req.failure_threshold,
             }
-            row = RetryPolicyRow(id=str(uuid.uuid4()), intent_id=intent_id, created_at=now)
+            row = RetryPolicyRow(id=new_id(), intent_id=intent_id, created_at=now)
             for column, value in values.items():
                 setattr(row, column._meta.name, value)
             # One statement, so concurrent first PUTs cannot both insert.
@@ -141,7 +141,7 @@ class RetryService:
             if scheduled is None:
                 scheduled = _schedule(await self._policy(intent_id), attempt, now)
             failure = IntentFailure(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 intent_id=intent_id,
                 agent_id=req.agent_id or principal.agent_id,
                 attempt_number=attempt,

@@ -14,13 +14,13 @@ Webhook delivery is :mod:`services.webhooks`; its loop runs between :meth:`start
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from openintent.core.converter import to_wire, utcnow
 from openintent.exceptions import NotFoundError
 from openintent.models import EventType, IntentSubscription, SubscriptionCreateRequest
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import invalid, text
 from openintent.server.services.intents import IntentService
@@ -98,7 +98,7 @@ class SubscriptionService:
                 return IntentSubscription.from_dict(stored)
             now = utcnow()
             subscription = IntentSubscription(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 subscriber_id=principal.fallback(req.subscriber_id),
                 intent_id=req.intent_id,
                 portfolio_id=req.portfolio_id,

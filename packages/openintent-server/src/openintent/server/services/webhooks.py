@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
 
 from openintent.core.converter import to_wire, utcnow
 from openintent.models import IntentSubscription, WebhookDelivery
+from openintent.server.ids import new_id
 from openintent.server.services.events import event_from_row
 from openintent.server.store.database import Database, dump_json, load_json
 from openintent.server.store.portfolios_tables import MembershipRow
@@ -215,7 +215,7 @@ class WebhookDispatcher:
                 body = WebhookDelivery(subscription_id=subscription.id, event=event)
                 await WebhookDeliveryRow.insert(
                     WebhookDeliveryRow(
-                        id=str(uuid.uuid4()),
+                        id=new_id(),
                         subscription_id=subscription.id,
                         event_id=row["id"],
                         webhook_url=subscription.webhook_url,

@@ -15,15 +15,30 @@ __all__ = [
     "INSERT_INTENT",
     "INSERT_STREAM",
     "INTENT_BY_ID",
+    "INTENT_COLUMNS",
+    "INTENT_COLUMN_NAMES",
     "INTENT_EXISTS",
     "INTENT_VERSION",
     "INTENT_WIRE_BY_ID",
 ]
 
-INTENT_COLUMNS = (
-    "id, title, description, created_by, parent_id, depends_on, constraints, state, status,"
-    " confidence, version, governance_policy, created_at, updated_at"
+INTENT_COLUMN_NAMES = (
+    "id",
+    "title",
+    "description",
+    "created_by",
+    "parent_id",
+    "depends_on",
+    "constraints",
+    "state",
+    "status",
+    "confidence",
+    "version",
+    "governance_policy",
+    "created_at",
+    "updated_at",
 )
+INTENT_COLUMNS = ", ".join(INTENT_COLUMN_NAMES)
 
 INSERT_INTENT = Statement.of(
     f"INSERT INTO oi_intents ({INTENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -31,35 +46,46 @@ INSERT_INTENT = Statement.of(
 INTENT_BY_ID = Statement.of(f"SELECT {INTENT_COLUMNS} FROM oi_intents WHERE id = ?")
 # For ``store.wire_rows.encode_intent``: on SQLite the timestamps come back as the
 # wire text (stored ``str(datetime)`` with a "T"), skipping two datetime round trips.
-INTENT_WIRE_BY_ID = attrs.evolve(
-    Statement.of(
-        "SELECT id, title, description, created_by, parent_id, depends_on, constraints, state,"
-        " status, confidence, version, governance_policy,"
-        " replace(CAST(created_at AS TEXT), ' ', 'T') AS created_at,"
-        " replace(CAST(updated_at AS TEXT), ' ', 'T') AS updated_at"
-        " FROM oi_intents WHERE id = ?"
-    ),
-    postgres=INTENT_BY_ID.postgres,
+_WIRE_COLUMNS_SQLITE = (
+    "id, title, description, created_by, parent_id, depends_on, constraints, state,"
+    " status, confidence, version, governance_policy,"
+    " replace(CAST(created_at AS TEXT), ' ', 'T') AS created_at,"
+    " replace(CAST(updated_at AS TEXT), ' ', 'T') AS updated_at"
 )
+
+
+def _wire(sql: str) -> Statement:
+    """``sql`` with ``{columns}`` as the wire columns on SQLite, plain ones on PostgreSQL."""
+    return Statement(
+        Statement.of(sql.format(columns=_WIRE_COLUMNS_SQLITE)).sqlite,
+        Statement.of(sql.format(columns=INTENT_COLUMNS)).postgres,
+    )
+
+
+INTENT_WIRE_BY_ID = _wire("SELECT {columns} FROM oi_intents WHERE id = ?")
 INTENT_EXISTS = Statement.of("SELECT 1 AS found FROM oi_intents WHERE id = ?")
 INTENT_VERSION = Statement.of("SELECT version FROM oi_intents WHERE id = ?")
 
-# Compare-and-set: one conditional UPDATE; no row back means another writer won.
-BUMP_STATE = Statement.of(
+# Compare-and-set: one conditional UPDATE; no row back means another writer won. The
+# row comes back ready for ``encode_intent``.
+BUMP_STATE = _wire(
     "UPDATE oi_intents SET version = version + 1, updated_at = ?, state = ?"
-    f" WHERE id = ? AND version = ? RETURNING {INTENT_COLUMNS}"
+    " WHERE id = ? AND version = ? RETURNING {columns}"
 )
-BUMP_STATUS = Statement.of(
+BUMP_STATUS = _wire(
     "UPDATE oi_intents SET version = version + 1, updated_at = ?, status = ?"
-    f" WHERE id = ? AND version = ? RETURNING {INTENT_COLUMNS}"
+    " WHERE id = ? AND version = ? RETURNING {columns}"
 )
 
 INSERT_EVENT = Statement.of(
     "INSERT INTO oi_events (id, intent_id, event_type, actor, payload, created_at, wire)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-INSERT_STREAM = Statement.of(
-    "INSERT INTO oi_stream (channel, name, data, created_at) VALUES (?, ?, ?, ?) RETURNING seq"
+# SQLite reads the new seq from the cursor's row id; PostgreSQL returns it.
+INSERT_STREAM = attrs.evolve(
+    Statement.of("INSERT INTO oi_stream (channel, name, data, created_at) VALUES (?, ?, ?, ?)"),
+    postgres="INSERT INTO oi_stream (channel, name, data, created_at) VALUES ($1, $2, $3, $4)"
+    " RETURNING seq",
 )
 
 ASSIGNED_AGENTS = Statement.of("SELECT agent_id FROM oi_assignments WHERE intent_id = ?")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -58,6 +59,23 @@ class UnitOfWork:
     messages: list[StreamMessage] = attrs.field(factory=list)
     after_commit: list[Callable[[], None]] = attrs.field(factory=list)
     ordered: bool = False
+    _now: dt.datetime | None = None
+    _stamp: Any = None
+
+    @property
+    def now(self) -> dt.datetime:
+        """The write's one clock reading: the rows a change stamps (the record, its
+        event, its stream messages) all carry the same time."""
+        if self._now is None:
+            self._now = utcnow()
+        return self._now
+
+    @property
+    def stamp(self) -> Any:
+        """:attr:`now` as a statement parameter (:meth:`Database.sql_time`), made once."""
+        if self._stamp is None:
+            self._stamp = self.db.sql_time(self.now)
+        return self._stamp
 
     async def order_lock(self) -> None:
         """Make log and stream sequence numbers commit in the order they are assigned.
@@ -98,6 +116,12 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return isinstance(self.engine, EmbeddedSQLiteEngine)
+
+    def sql_time(self, value: dt.datetime) -> Any:
+        """A naive UTC timestamp as a constant statement's parameter. On SQLite that is
+        the text piccolo's adapter would store (``str(datetime)``), made here without a
+        call into Python per parameter; asyncpg takes the datetime itself."""
+        return str(value) if self.is_sqlite else value
 
     async def start(self) -> None:
         if isinstance(self.engine, PostgresEngine):
@@ -180,22 +204,44 @@ class Database:
 
     async def emit(self, channel: str, name: str, data: Any) -> StreamMessage:
         """Store an SSE message in the current write; it is published after commit."""
-        return (await self.emit_all((channel,), name, data))[0]
+        return (await self.emit_text((channel,), name, dump_json(data)))[0]
 
     async def emit_all(self, channels: Iterable[str], name: str, data: Any) -> list[StreamMessage]:
         """:meth:`emit` of one message to several channels, encoded once."""
+        return await self.emit_text(channels, name, dump_json(data))
+
+    async def emit_text(self, channels: Iterable[str], name: str, text: str) -> list[StreamMessage]:
+        """:meth:`emit_all` of a message already encoded as JSON text."""
         uow = current_unit()
         await uow.order_lock()
-        # SSE data uses json.dumps defaults, byte-compatible with the reference server.
-        text = json.dumps(data)
-        now = utcnow()
-        sent = []
-        for channel in channels:
-            row = await self.fetchrow(core_sql.INSERT_STREAM, channel, name, text, now)
-            assert row is not None
-            sent.append(StreamMessage(seq=row["seq"], channel=channel, name=name, data=text))
+        stamp = uow.stamp
+        sent = [
+            StreamMessage(
+                seq=await self._insert_stream(channel, name, text, stamp),
+                channel=channel,
+                name=name,
+                data=text,
+            )
+            for channel in channels
+        ]
         uow.messages.extend(sent)
         return sent
+
+    async def _insert_stream(self, channel: str, name: str, text: str, stamp: Any) -> int:
+        engine = self.engine
+        if isinstance(engine, EmbeddedSQLiteEngine):
+            # The row id is the seq: no RETURNING row to fetch and convert.
+            cursor = engine.connection_for(write=True).execute(
+                core_sql.INSERT_STREAM.sqlite, (channel, name, text, stamp)
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+        assert isinstance(engine, PostgresEngine)
+        connection = engine.current_transaction.get().connection
+        seq: int = await connection.fetchval(
+            core_sql.INSERT_STREAM.postgres, channel, name, text, stamp
+        )
+        return seq
 
     async def _load_stream(self, first: int, last: int) -> list[StreamMessage]:
         rows = (

@@ -19,7 +19,8 @@ class IntentRow(Table, tablename="oi_intents"):
     title = Text()
     description = Text(default="")
     created_by = Text(default="")
-    parent_id = Varchar(length=255, null=True, default=None, index=True)
+    # Indexed for children only (``schema.INDEXES``): most intents have no parent.
+    parent_id = Varchar(length=255, null=True, default=None)
     depends_on = Text(default="[]")
     constraints = Text(default="{}")
     state = Text(default="{}")
@@ -36,7 +37,7 @@ class EventRow(Table, tablename="oi_events"):
 
     seq = BigSerial(primary_key=True)
     id = Varchar(length=36, unique=True)
-    intent_id = Varchar(length=255, index=True)
+    intent_id = Varchar(length=255)  # indexed with seq (``schema.INDEXES``)
     event_type = Varchar(length=255)
     actor = Text(null=True, default=None)
     payload = Text(default="{}")
@@ -58,7 +59,7 @@ class StreamRow(Table, tablename="oi_stream"):
     """SSE messages, written with the change they announce, replayed by ``Last-Event-ID``."""
 
     seq = BigSerial(primary_key=True)
-    channel = Varchar(length=300, index=True)
+    channel = Varchar(length=300)  # indexed with seq (``schema.INDEXES``)
     name = Varchar(length=255)
     data = Text()
     created_at = Timestamp()

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from openintent.core.converter import to_wire
 from openintent.exceptions import NotFoundError
 from openintent.models import AgentEvent, AgentRecord, AgentStatus, EventType
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services.agents.records import (
     _S,
     NOT_FOUND,
@@ -133,7 +133,7 @@ class AgentTransitions:
         """Append to the agent's log and announce it on the agent's stream, in this write."""
         await current_unit().order_lock()
         event = AgentEvent(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             agent_id=agent_id,
             event_type=event_type,
             actor=actor,

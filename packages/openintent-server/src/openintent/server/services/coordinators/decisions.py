@@ -7,11 +7,10 @@ area) and ``…/coordinator-decisions`` list.
 
 from __future__ import annotations
 
-import uuid
-
 from openintent.core.converter import to_wire
 from openintent.exceptions import NotFoundError
 from openintent.models import DecisionRecord, DecisionRecordCreateRequest, EventType, Permission
+from openintent.server.ids import new_id
 from openintent.server.services import idempotency
 from openintent.server.services._checks import finite, text
 from openintent.server.services.coordinators.records import _decision
@@ -57,7 +56,7 @@ class CoordinatorDecisions:
         if req.confidence is not None:
             finite("confidence", req.confidence)
         record = DecisionRecord(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             coordinator_id=req.coordinator_id,
             intent_id=req.intent_id,
             decision_type=req.decision_type,

@@ -20,7 +20,6 @@ the acquisition retires it in the same transaction (status ``failed_over``, or
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from openintent.core.converter import to_wire, unstructure
@@ -40,6 +39,7 @@ from openintent.models import (
     Permission,
 )
 from openintent.models._wire_hooks import given_keys
+from openintent.server.ids import new_id
 from openintent.server.services import idempotency
 from openintent.server.services._checks import finite, integer, text
 from openintent.server.services.coordinators.records import (
@@ -303,7 +303,7 @@ class LeaseLifecycle:
                     .where(where)
                     .returning(*L.all_columns())
                 )
-        lease_id = str(uuid.uuid4())
+        lease_id = new_id()
         unresponsive, dead = _deadlines(
             now, columns["heartbeat_interval_seconds"], columns["expires_at"]
         )

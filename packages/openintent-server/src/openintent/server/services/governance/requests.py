@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from openintent.core.converter import to_wire, utcnow
 from openintent.exceptions import ConflictError, NotFoundError
 from openintent.models import (
@@ -18,6 +16,7 @@ from openintent.models import (
     Permission,
 )
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services import idempotency
 from openintent.server.services.events import record_event
 from openintent.server.services.governance.records import _approval, _escalation, _texts
@@ -45,7 +44,7 @@ class GovernanceRequests:
             urgency=str(req.urgency),
         )
         escalation = Escalation(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             intent_id=intent_id,
             escalated_by=principal.fallback(req.escalated_by),
             reason=req.reason,
@@ -145,7 +144,7 @@ class GovernanceRequests:
     ) -> ApprovalRequest:
         _texts(action=req.action, reason=req.reason, requested_by=req.requested_by)
         approval = ApprovalRequest(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             intent_id=intent_id,
             requested_by=principal.fallback(req.requested_by),
             action=req.action,

@@ -4,7 +4,6 @@ update, delete."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from openintent.models import (
     MemoryType,
 )
 from openintent.models._wire_hooks import given_keys
+from openintent.server.ids import new_id
 from openintent.server.services._checks import text
 from openintent.server.services.memory.records import (
     _INSERT_COLUMNS,
@@ -85,7 +85,7 @@ class MemoryWrites:
         elif existing:
             return await self._restore(principal, existing[0], req, value, tags, now)
         row = MemoryRow(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             agent_id=req.agent_id,
             namespace=req.namespace,
             key=req.key,

@@ -12,7 +12,6 @@ A plan's tasks are the ids in ``tasks`` (its order) plus the tasks created with 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from openintent.core.converter import format_timestamp, unstructure
@@ -27,6 +26,7 @@ from openintent.models import (
     PlanUpdateRequest,
     TaskStatus,
 )
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import text
 from openintent.server.services.guards import WriteAttempt
@@ -254,7 +254,7 @@ class PlanService(PlanStateMachine, PlanCheckpoints):
         if coordinators is not None:
             await coordinators.check_plan_size(intent_id, len(tasks))
         now = self.now()
-        plan_id = str(uuid.uuid4())
+        plan_id = new_id()
         await PlanRow.insert(
             PlanRow(
                 id=plan_id,

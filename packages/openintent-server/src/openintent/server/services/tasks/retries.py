@@ -11,11 +11,11 @@ failure record of the intent, which the coordinator guardrail
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from openintent.exceptions import ConflictError
 from openintent.models import RetryPolicy, RetryStrategy
+from openintent.server.ids import new_id
 from openintent.server.services._checks import INT32_MAX
 from openintent.server.services.tasks.records import Row
 from openintent.server.store.database import dump_json
@@ -81,7 +81,7 @@ class TaskRetries:
         """The failure as an RFC-0010 record of the intent, then the guardrail check."""
         await FailureRow.insert(
             FailureRow(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 intent_id=row["intent_id"],
                 agent_id=row["assigned_agent"],
                 attempt_number=min(row["attempt"], INT32_MAX),

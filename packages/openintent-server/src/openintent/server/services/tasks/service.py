@@ -8,7 +8,6 @@ exactly one winner.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from openintent.core.converter import unstructure, utcnow
@@ -21,6 +20,7 @@ from openintent.models import (
     TaskStatus,
     TaskUpdateRequest,
 )
+from openintent.server.ids import new_id
 from openintent.server.services import Services, idempotency
 from openintent.server.services._checks import integer, text
 from openintent.server.services.guards import WriteAttempt
@@ -138,7 +138,7 @@ class TaskService(TaskActions, TaskStateMachine, TaskRetries, TaskDependencies, 
             plan = await self.plans.require_in_intent(intent_id, req.plan_id)
             await self.plans.check_size(plan, extra_task=True)
         now = self.clock()
-        task_id = str(uuid.uuid4())
+        task_id = new_id()
         await TaskRow.insert(
             TaskRow(
                 id=task_id,

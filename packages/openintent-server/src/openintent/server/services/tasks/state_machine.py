@@ -15,11 +15,11 @@ writes its ``task.*`` event to the intent's log in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from openintent.exceptions import ConflictError
 from openintent.models import TASK_TRANSITIONS, EventType, TaskStatus, task_transition_path
+from openintent.server.ids import new_id
 from openintent.server.services.tasks.records import (
     _S,
     FINISHED,
@@ -85,7 +85,7 @@ class TaskStateMachine:
         ):
             await self._require_work_allowed(row, now, values.get("retry_at", row["retry_at"]))
         if _S.CLAIMED in path:
-            values["lease_id"] = str(uuid.uuid4())
+            values["lease_id"] = new_id()
         if _S.RUNNING in path and (row["started_at"] is None or retry):
             values["started_at"] = now
         if target in WORK and row["timeout_seconds"]:

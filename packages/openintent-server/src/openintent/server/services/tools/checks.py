@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +36,7 @@ from openintent.exceptions import OpenIntentError
 from openintent.models import GrantStatus, ToolGrant, ToolInvokeRequest
 from openintent.models.vaults import select_grant
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services.secrets import scrub
 from openintent.server.services.vaults.records import (
     credential_from_row,
@@ -237,7 +237,7 @@ class ToolChecks:
         invocation_id = None
         grant_id = denial.grant["id"] if denial.grant else None
         if denial.grant is not None:
-            invocation_id = str(uuid.uuid4())
+            invocation_id = new_id()
             await InvocationRow.insert(
                 InvocationRow(
                     id=invocation_id,

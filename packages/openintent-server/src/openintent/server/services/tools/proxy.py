@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from openintent.core.converter import to_wire, utcnow
 from openintent.exceptions import ConflictError
 from openintent.models import GrantStatus, ToolInvokeRequest, ToolInvokeResponse
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services._checks import invalid, text
 from openintent.server.services.events import record_event
 from openintent.server.services.principal import Principal
@@ -142,7 +142,7 @@ class ToolService(ToolChecks):
     async def _reserve(
         self, req: ToolInvokeRequest, allowed: _Allowed, scope: str | None, now: dt.datetime
     ) -> str:
-        invocation_id = str(uuid.uuid4())
+        invocation_id = new_id()
         known = secret_values(allowed.metadata)
         inserted = await InvocationRow.raw(
             "INSERT INTO oi_tool_invocations (id, grant_id, service, tool, agent_id, parameters, "

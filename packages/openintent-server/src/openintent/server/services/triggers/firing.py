@@ -28,7 +28,6 @@ name, the firing source and time, and the template's ``type``, ``priority`` and 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import attrs
@@ -49,6 +48,7 @@ from openintent.models import (
     TriggerType,
     deduplication_outcome,
 )
+from openintent.server.ids import new_id
 from openintent.server.services.events import record_event
 from openintent.server.services.intents import IntentService
 from openintent.server.services.principal import Principal
@@ -176,7 +176,7 @@ class Firer:
     # -- steps ------------------------------------------------------------------------
 
     async def _claim(self, trigger_id: str, cause: Cause, now: dt.datetime) -> str | None:
-        firing_id = str(uuid.uuid4())
+        firing_id = new_id()
         inserted = (
             await TriggerFiringRow.insert(
                 TriggerFiringRow(

@@ -4,10 +4,10 @@ processes; missed ones recorded, not back-filled), event triggers, queued firing
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from openintent.models import TriggerType
+from openintent.server.ids import new_id
 from openintent.server.services.triggers.firing import Cause, acting_for, trigger_from_row
 from openintent.server.services.triggers.records import MISFIRE_GRACE
 from openintent.server.store.database import dump_json, load_json
@@ -70,7 +70,7 @@ class TriggerJobs:
         if now - due_at > MISFIRE_GRACE:
             await TriggerFiringRow.insert(
                 TriggerFiringRow(
-                    id=str(uuid.uuid4()),
+                    id=new_id(),
                     trigger_id=trigger_id,
                     claim=cause.claim,
                     source="schedule",

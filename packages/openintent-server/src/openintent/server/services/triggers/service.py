@@ -17,6 +17,7 @@ from openintent.models import (
     TriggerType,
     TriggerUpdateRequest,
 )
+from openintent.server.ids import new_id
 from openintent.server.services import idempotency
 from openintent.server.services._checks import invalid, text
 from openintent.server.services.agents import Clock
@@ -99,7 +100,7 @@ class TriggerService(TriggerWebhooks, TriggerJobs):
         raw = dict(req.condition) if req.condition is not None else None
         secret = raw.pop("secret", None) if raw is not None else None
         values = {
-            "trigger_id": str(uuid.uuid4()),
+            "trigger_id": new_id(),
             "name": req.name,
             "type": req.type.value,
             "enabled": req.enabled,

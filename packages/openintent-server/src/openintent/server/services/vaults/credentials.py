@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ from openintent.models.vaults import (
     VaultCreateRequest,
 )
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services._checks import invalid, text
 from openintent.server.services.principal import Principal
 from openintent.server.services.secrets import principal_hash, split_metadata
@@ -55,7 +55,7 @@ class VaultCredentials:
     ) -> CredentialVault:
         require_texts(owner_id=req.owner_id, name=req.name)
         row = VaultRow(
-            id=str(uuid.uuid4()),
+            id=new_id(),
             owner_id=req.owner_id,
             name=req.name,
             created_by_key=principal_hash(principal.key),
@@ -137,7 +137,7 @@ class VaultCredentials:
         for scope in req.scopes_available:
             text("scopes_available", scope, required=True)
         check_future("expires_at", req.expires_at)
-        credential_id = str(uuid.uuid4())
+        credential_id = new_id()
         public, sealed_doc = split_metadata(req.metadata)
         # Seal before the transaction: a missing key is a 503 with nothing stored.
         sealed = (

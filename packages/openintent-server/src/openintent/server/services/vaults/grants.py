@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ from openintent.exceptions import ConflictError, ForbiddenError, NotFoundError
 from openintent.models import CredentialStatus, GrantSource, GrantStatus, ToolGrant
 from openintent.models.vaults import GrantDelegateRequest, ToolGrantCreateRequest
 from openintent.server import channels
+from openintent.server.ids import new_id
 from openintent.server.services._checks import invalid, text
 from openintent.server.services.principal import Principal
 from openintent.server.services.secrets import principal_hash
@@ -81,7 +81,7 @@ class VaultGrants:
             check_offered(req.scopes, offered, "scopes")
             check_offered(tools or (), offered, "context.tools")
             row = GrantRow(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 credential_id=req.credential_id,
                 agent_id=req.agent_id,
                 granted_by=req.granted_by,
@@ -291,7 +291,7 @@ class VaultGrants:
             constraints = tighter_constraints(load_json(row["constraints"]), wanted)
             context = {k: v for k, v in source.context.items() if k != "tools"}
             child = GrantRow(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 credential_id=source.credential_id,
                 agent_id=req.agent_id,
                 granted_by=principal.fallback(req.delegated_by),

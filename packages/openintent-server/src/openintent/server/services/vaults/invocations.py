@@ -4,7 +4,6 @@ credential's secrets."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from openintent.core.converter import utcnow
 from openintent.exceptions import NotFoundError
 from openintent.models import ToolInvocation
 from openintent.models.vaults import InvocationRecordRequest
+from openintent.server.ids import new_id
 from openintent.server.services._checks import integer, invalid, text
 from openintent.server.services.principal import Principal
 from openintent.server.services.secrets import SecretsUnavailable, scrub, secret_values
@@ -57,7 +57,7 @@ class VaultInvocations:
             known = self._known_secrets(credential[0]) if credential else set()
             context = scrub(req.context, known, by_key=False)
             row = InvocationRow(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 grant_id=req.grant_id,
                 service=req.service,
                 tool=req.tool,
