@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -23,7 +24,7 @@ from piccolo.engine.postgres import PostgresEngine
 from openintent.core.converter import utcnow
 from openintent.server.bus import NOTIFY_CHANNEL, Bus, LocalBus, PostgresBus, StreamMessage
 from openintent.server.store import core_sql
-from openintent.server.store.engines import EmbeddedSQLiteEngine, make_engine
+from openintent.server.store.engines import EmbeddedSQLiteEngine, WriterTransaction, make_engine
 from openintent.server.store.schema import bind_tables, migrate
 from openintent.server.store.sql import Statement
 from openintent.server.store.tables import StreamRow
@@ -143,14 +144,24 @@ class Database:
             raise RuntimeError("nested write transaction")
         uow = UnitOfWork(self)
         token = _current.set(uow)
+        published_at_commit = False
         try:
-            async with self.engine.transaction():
+            async with self.engine.transaction() as transaction:
                 yield uow
                 if uow.messages and self.bus.notify_in_transaction:
                     payload = dump_json([uow.messages[0].seq, uow.messages[-1].seq])
                     await self.engine.run_ddl(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '{payload}')")
+                if isinstance(transaction, WriterTransaction):
+                    # SQLite commits writes in groups: the group's commit publishes each
+                    # write's messages, in order, before any of the writes resumes.
+                    transaction.on_commit = functools.partial(self._committed, uow)
+                    published_at_commit = True
         finally:
             _current.reset(token)
+        if not published_at_commit:
+            self._committed(uow)
+
+    def _committed(self, uow: UnitOfWork) -> None:
         self.bus.publish_committed(uow.messages)
         for callback in uow.after_commit:
             callback()

@@ -4,8 +4,9 @@ piccolo's stock SQLite engine opens a new connection and thread for every query 
 uses DEFERRED transactions, which fail with "database is locked" under concurrent
 read-then-write. The embedded engine here keeps persistent connections instead:
 
-* one writer connection, serialised by an asyncio lock; write transactions run on it
-  with ``BEGIN IMMEDIATE``, so within a process writers queue instead of failing;
+* one writer connection, handed to one write unit at a time (``group_commit``): write
+  transactions run on it with ``BEGIN IMMEDIATE``, so within a process writers queue
+  instead of failing, and units that queued behind each other commit together;
 * a reader connection for queries outside transactions (WAL lets it read while a write
   is in progress, and it never sees uncommitted data).
 
@@ -27,7 +28,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -36,7 +37,15 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
-__all__ = ["EmbeddedSQLiteEngine", "InlineConnection", "make_engine", "sqlite_path"]
+from openintent.server.store.group_commit import GroupCommitWriter, WriteUnit
+
+__all__ = [
+    "EmbeddedSQLiteEngine",
+    "InlineConnection",
+    "WriterTransaction",
+    "make_engine",
+    "sqlite_path",
+]
 
 #: How long a statement may block the loop waiting for another process's lock.
 BUSY_TIMEOUT_MS = 50
@@ -148,38 +157,28 @@ class InlineConnection:
         self.raw.close()
 
 
-class _WriterTransaction(SQLiteTransaction):
-    """A transaction on the shared writer connection; holds the writer lock throughout."""
+class WriterTransaction(SQLiteTransaction):
+    """A transaction on the shared writer connection: one unit of its group commit."""
 
     engine: EmbeddedSQLiteEngine
+    _unit: WriteUnit
+    #: Run right after the group's COMMIT (``group_commit``), set by ``Database.write``.
+    on_commit: Callable[[], None] | None = None
 
     async def get_connection(self) -> InlineConnection:
-        await self.engine.write_lock.acquire()
-        try:
-            return self.engine.writer()
-        except BaseException:
-            self.engine.write_lock.release()
-            raise
+        self._unit = await self.engine.writes.begin()
+        return self.engine.writer()
 
     async def begin(self) -> None:
-        try:
-            await self.engine.begin_immediate(self.connection.raw)
-        except BaseException:
-            self.engine.write_lock.release()
-            raise
+        """Begun, or joined, by :meth:`get_connection`."""
 
     async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent:
             return exception is None
         try:
-            if exception is not None:
-                if not self._rolled_back:
-                    await self.rollback()
-            elif not self._committed and not self._rolled_back:
-                await self.commit()
+            await self._unit.end(exception, self.on_commit)
         finally:
             self.engine.current_transaction.reset(self.context)
-            self.engine.write_lock.release()
         return exception is None
 
 
@@ -217,10 +216,10 @@ class EmbeddedSQLiteEngine(SQLiteEngine):
     def __init__(self, path: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(path=path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        self.write_lock = asyncio.Lock()
         self._writer: InlineConnection | None = None
         self._reader_conn: InlineConnection | None = None
         self._checkpointer: _Checkpointer | None = None
+        self.writes = GroupCommitWriter(lambda: self.writer().raw, self.begin_immediate)
 
     def _connect(self) -> InlineConnection:
         conn = sqlite3.connect(**self.connection_kwargs)
@@ -260,6 +259,7 @@ class EmbeddedSQLiteEngine(SQLiteEngine):
             delay = min(delay * 2, 0.05)
 
     async def close(self) -> None:
+        self.writes.flush()
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
@@ -273,7 +273,7 @@ class EmbeddedSQLiteEngine(SQLiteEngine):
         transaction_type: TransactionType = TransactionType.immediate,
         allow_nested: bool = True,
     ) -> SQLiteTransaction:
-        return _WriterTransaction(
+        return WriterTransaction(
             engine=self, transaction_type=transaction_type, allow_nested=allow_nested
         )
 
@@ -295,16 +295,14 @@ class EmbeddedSQLiteEngine(SQLiteEngine):
     ) -> list[dict[str, Any]]:
         if _is_read(query):
             return self.reader().raw.execute(query, args or ()).fetchall()
-        async with self.write_lock:
-            conn = self.writer().raw
-            await self.begin_immediate(conn)
-            try:
-                rows = conn.execute(query, args or ()).fetchall()
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-            return rows
+        unit = await self.writes.begin()
+        try:
+            rows: list[dict[str, Any]] = unit.connection.execute(query, args or ()).fetchall()
+        except BaseException as exc:
+            await unit.end(exc)
+            raise
+        await unit.end()
+        return rows
 
     async def _run_in_existing_connection(
         self,
