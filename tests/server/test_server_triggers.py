@@ -422,6 +422,9 @@ def test_an_every_second_cron_fires_within_two_seconds(client: Any) -> None:
 
 
 def test_schedules_with_an_injected_clock(client: Any) -> None:
+    # The server's own scheduler runs the same service, so it would read the injected
+    # clock too and fire concurrently with the passes below; only the test drives it.
+    client.blocking_portal.call(client.app.state.scheduler.stop)
     service = client.app.state.services.get("triggers")
     clock = FakeClock(dt.datetime(2026, 7, 1, 6, 0))  # a Wednesday
     service.clock = clock
