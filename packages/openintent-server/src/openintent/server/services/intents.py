@@ -142,7 +142,7 @@ class IntentService:
     ) -> bytes:
         """Create an intent; its JSON, as the ``intent_created`` message carries it."""
         async with self.db.write():
-            _, text = await self._create(principal, req, idempotency_key=idempotency_key)
+            _, text = await self.create_in(principal, req, idempotency_key=idempotency_key)
         return text.encode()
 
     async def create_in(
@@ -153,24 +153,11 @@ class IntentService:
         idempotency_key: str | None = None,
         now: dt.datetime | None = None,
         event_extra: dict[str, Any] | None = None,
-    ) -> Intent:
+    ) -> tuple[Intent, str]:
         """Create inside the caller's ``db.write()``: checks, row, the ``intent_created``
         event (``event_extra`` added to its payload) and stream message. ``now``
-        (default: the write's time) stamps ``created_at`` and ``updated_at``."""
-        intent, _ = await self._create(
-            principal, req, idempotency_key=idempotency_key, now=now, event_extra=event_extra
-        )
-        return intent
-
-    async def _create(
-        self,
-        principal: Principal,
-        req: IntentCreateRequest,
-        *,
-        idempotency_key: str | None = None,
-        now: dt.datetime | None = None,
-        event_extra: dict[str, Any] | None = None,
-    ) -> tuple[Intent, str]:
+        (default: the write's time) stamps ``created_at`` and ``updated_at``. Returns
+        the intent and its JSON text."""
         key = idempotency.scoped_key(principal, "create_intent", idempotency_key or "")
         if idempotency_key and (stored := await idempotency.claim(key)) is not None:
             return Intent.from_dict(stored), dump_json(stored)

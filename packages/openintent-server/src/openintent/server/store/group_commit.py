@@ -193,10 +193,6 @@ class GroupCommitWriter:
         group = self._group
         assert group is not None
         self._group = None
-        if group.size == 0:  # every unit rolled back
-            self._rollback()
-            group.committed.set_result(None)
-            return
         try:
             self._connect().commit()
         except sqlite3.Error as exc:

@@ -330,7 +330,7 @@ class Firer:
                 "tags": rendered.get("tags", []),
             },
         }
-        intent = await self.intents.create_in(
+        intent, _ = await self.intents.create_in(
             cause.principal,
             IntentCreateRequest(title=title, state=state, created_by=_actor(trigger)),
             now=now,
